@@ -1,0 +1,26 @@
+import type { Duplex } from 'node:stream';
+
+/**
+ * What a built-in service needs from a stack: a listener that hands over accepted connections
+ * as Duplex streams. Our `Stack` fits; so would anything else that can accept TCP connections.
+ */
+export interface Listening {
+  listen(port: number, onConnection: (sock: Duplex) => void, opts?: { backlog?: number }): unknown;
+}
+
+/** A service that runs on our userspace stack and can be fuzzed. */
+export interface BuiltinService {
+  /** `goodbye`, `echo`, ... (the target is named `builtin:NAME`). */
+  readonly name: string;
+  readonly port: number;
+  readonly summary: string;
+  /** What a netcat job sends by default. */
+  readonly defaultPayload: string;
+  /** Starts serving on `stack`. */
+  serve(stack: Listening): void;
+  /**
+   * Judges one job's bytes: undefined when what came back is what this service must send for
+   * what was sent, else a one-line description of the difference.
+   */
+  check(sent: Uint8Array, received: Uint8Array): string | undefined;
+}
