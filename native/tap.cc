@@ -1,0 +1,354 @@
+// A Linux TAP device for Node: only what JavaScript cannot do. It opens /dev/net/tun with
+// IFF_TAP | IFF_NO_PI (TUNSETIFF), polls the non-blocking fd in libuv, reads every frame that
+// is ready into one buffer and hands the batch to JavaScript in one call, and writes frames
+// in batches. Addresses, link state and MTU are set from TypeScript with iproute2.
+//
+// Frames are whole Ethernet frames without a packet-information header (IFF_NO_PI). The
+// device has no offloads (no TUNSETOFFLOAD, no IFF_VNET_HDR), so the kernel hands over
+// frames no larger than MTU + 14 with checksums filled in.
+
+#include <napi.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace {
+
+// One read(2) returns one frame; it is given room for the largest frame a TAP can carry
+// (MTU up to 65535 plus the Ethernet and a VLAN header), so a frame is never truncated.
+constexpr size_t kMaxFrameRead = 65535 + 14 + 4;
+// Frames of one batch are packed back to back into this slab, then copied out in one piece.
+constexpr size_t kSlabBytes = 1 << 20;
+// Frames waiting for the device to become writable again; beyond this they are dropped and
+// counted (txQueueDrops), never silently.
+constexpr size_t kMaxQueuedFrames = 4096;
+
+std::string ErrnoText(const char* what, int err) {
+  return std::string(what) + ": " + strerror(err);
+}
+
+class TapDevice : public Napi::ObjectWrap<TapDevice> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function cls = DefineClass(env, "TapDevice",
+                                     {
+                                         InstanceAccessor<&TapDevice::Name>("name"),
+                                         InstanceMethod<&TapDevice::WriteBatch>("writeBatch"),
+                                         InstanceMethod<&TapDevice::Stats>("stats"),
+                                         InstanceMethod<&TapDevice::Close>("close"),
+                                     });
+    exports.Set("TapDevice", cls);
+    return exports;
+  }
+
+  // new TapDevice(name: string, lengths: Uint32Array, onBatch(buf, count), onError(message))
+  // name "" lets the kernel choose (tap0, tap1, ...). lengths.length bounds a batch.
+  explicit TapDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TapDevice>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsFunction() ||
+        !info[3].IsFunction()) {
+      Napi::TypeError::New(env, "TapDevice(name: string, lengths: Uint32Array, onBatch, onError)")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    if (name.size() >= IFNAMSIZ) {
+      Napi::Error::New(env, "interface name '" + name + "' is longer than " + std::to_string(IFNAMSIZ - 1) +
+                                " characters")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::TypedArray lengths = info[1].As<Napi::TypedArray>();
+    if (lengths.TypedArrayType() != napi_uint32_array || lengths.ElementLength() == 0) {
+      Napi::TypeError::New(env, "lengths must be a non-empty Uint32Array").ThrowAsJavaScriptException();
+      return;
+    }
+
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      Napi::Error::New(env, ErrnoText("open /dev/net/tun", errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    memcpy(ifr.ifr_name, name.data(), name.size());
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      int err = errno;
+      ::close(fd);
+      Napi::Error::New(env, ErrnoText("TUNSETIFF", err)).ThrowAsJavaScriptException();
+      return;
+    }
+    slab_ = static_cast<uint8_t*>(malloc(kSlabBytes));
+    poll_ = new uv_poll_t;
+    uv_loop_t* loop = nullptr;
+    if (slab_ == nullptr || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, poll_, fd) != 0) {
+      ::close(fd);
+      free(slab_);
+      slab_ = nullptr;
+      delete poll_;
+      poll_ = nullptr;
+      Napi::Error::New(env, "cannot poll the TAP device").ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = fd;
+    name_ = ifr.ifr_name;
+    poll_->data = this;
+    lengths_ = Napi::Persistent(lengths.As<Napi::Uint32Array>());
+    on_batch_ = Napi::Persistent(info[2].As<Napi::Function>());
+    on_error_ = Napi::Persistent(info[3].As<Napi::Function>());
+    async_context_ = new Napi::AsyncContext(env, "TapDevice");
+    // An open device is like an open socket: it keeps itself (and the event loop) alive until
+    // close(), so a frame never arrives at a collected object.
+    Ref();
+    UpdatePoll();
+  }
+
+  ~TapDevice() override {
+    Release();
+    // Destroyed here, not in Release: close() may run inside a callback that still uses it.
+    delete async_context_;
+  }
+
+ private:
+  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+
+  // writeBatch(frames: Uint8Array[], count: number): writes frames[0..count) in order.
+  Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "writeBatch(frames: Uint8Array[], count: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (fd_ < 0) {
+      Napi::Error::New(env, "TAP device is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Array frames = info[0].As<Napi::Array>();
+    uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+    if (count > frames.Length()) count = frames.Length();
+    for (uint32_t i = 0; i < count; i++) {
+      Napi::Value v = frames.Get(i);
+      if (!v.IsTypedArray()) {
+        Napi::TypeError::New(env, "frames must be Uint8Arrays").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      Napi::Uint8Array frame = v.As<Napi::Uint8Array>();
+      WriteOne(frame.Data(), frame.ByteLength());
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rxFrames", static_cast<double>(rx_frames_));
+    o.Set("rxBytes", static_cast<double>(rx_bytes_));
+    o.Set("rxBatches", static_cast<double>(rx_batches_));
+    o.Set("rxErrors", static_cast<double>(rx_errors_));
+    o.Set("txFrames", static_cast<double>(tx_frames_));
+    o.Set("txBytes", static_cast<double>(tx_bytes_));
+    o.Set("txDeferred", static_cast<double>(tx_deferred_));
+    o.Set("txQueued", static_cast<double>(queue_.size()));
+    o.Set("txQueueDrops", static_cast<double>(tx_queue_drops_));
+    o.Set("txErrors", static_cast<double>(tx_errors_));
+    o.Set("lastError", last_error_.empty() ? env.Undefined() : Napi::String::New(env, last_error_));
+    return o;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (fd_ >= 0) {
+      // Frames still queued for writability are dropped and counted: close does not block.
+      tx_queue_drops_ += queue_.size();
+      Release();
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  // Stops polling, closes the fd (the non-persistent TAP device vanishes with it) and frees
+  // the buffers. Safe to call twice.
+  void Release() {
+    if (fd_ < 0) return;
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
+    free(slab_);
+    slab_ = nullptr;
+    queue_.clear();
+    lengths_.Reset();
+    on_batch_.Reset();
+    on_error_.Reset();
+  }
+
+  void WriteOne(const uint8_t* data, size_t len) {
+    // Order is kept: once anything waits for writability, later frames queue behind it.
+    if (queue_.empty()) {
+      for (;;) {
+        ssize_t r = write(fd_, data, len);
+        if (r >= 0) {
+          tx_frames_++;
+          tx_bytes_ += len;
+          return;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+          // EINVAL (runt frame), EIO (device down): the frame is refused; counted, not thrown,
+          // because a link never throws at the sender for one bad frame.
+          tx_errors_++;
+          last_error_ = ErrnoText("write", errno);
+          return;
+        }
+        break;
+      }
+    }
+    if (queue_.size() >= kMaxQueuedFrames) {
+      tx_queue_drops_++;
+      return;
+    }
+    tx_deferred_++;
+    queue_.emplace_back(data, data + len);
+    UpdatePoll();
+  }
+
+  void UpdatePoll() {
+    if (broken_) {
+      uv_poll_stop(poll_);
+      poll_events_ = 0;
+      return;
+    }
+    int events = UV_READABLE | (queue_.empty() ? 0 : UV_WRITABLE);
+    if (events == poll_events_) return;
+    poll_events_ = events;
+    uv_poll_start(poll_, events, OnPoll);
+  }
+
+  // A read or poll error other than EAGAIN means the device is gone (e.g. deleted under us):
+  // polling stops, so a level-triggered error cannot spin the loop, and JavaScript is told once.
+  void Fail(const std::string& message) {
+    broken_ = true;
+    UpdatePoll();
+    ReportError(message);
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    TapDevice* self = static_cast<TapDevice*>(handle->data);
+    if (status < 0) {
+      self->Fail(std::string("poll: ") + uv_strerror(status));
+      return;
+    }
+    if ((events & UV_WRITABLE) && self->fd_ >= 0) self->FlushQueue();
+    if ((events & UV_READABLE) && self->fd_ >= 0) self->ReadBatch();
+  }
+
+  void FlushQueue() {
+    while (!queue_.empty()) {
+      const std::vector<uint8_t>& f = queue_.front();
+      ssize_t r = write(fd_, f.data(), f.size());
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+        tx_errors_++;
+        last_error_ = ErrnoText("write", errno);
+      } else {
+        tx_frames_++;
+        tx_bytes_ += f.size();
+      }
+      queue_.pop_front();
+    }
+    UpdatePoll();
+  }
+
+  // Reads every frame that is ready (up to one batch), then makes one call into JavaScript.
+  // The poll is level-triggered, so frames beyond the batch limit wake the loop again after
+  // timers and other I/O had their turn.
+  void ReadBatch() {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Uint32Array lengths = lengths_.Value();
+    uint32_t* lens = lengths.Data();
+    size_t max_frames = lengths.ElementLength();
+    size_t off = 0;
+    uint32_t n = 0;
+    std::string error;
+    while (n < max_frames && kSlabBytes - off >= kMaxFrameRead) {
+      ssize_t r = read(fd_, slab_ + off, kMaxFrameRead);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          rx_errors_++;
+          error = ErrnoText("read", errno);
+        }
+        break;
+      }
+      if (r == 0) break;
+      lens[n++] = static_cast<uint32_t>(r);
+      off += static_cast<size_t>(r);
+    }
+    if (n > 0) {
+      rx_frames_ += n;
+      rx_bytes_ += off;
+      rx_batches_++;
+      Napi::Buffer<uint8_t> batch = Napi::Buffer<uint8_t>::Copy(env, slab_, off);
+      Call(on_batch_, {batch, Napi::Number::New(env, n)});
+    }
+    if (!error.empty() && fd_ >= 0) Fail(error);
+  }
+
+  void ReportError(const std::string& message) {
+    last_error_ = message;
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Call(on_error_, {Napi::String::New(env, message)});
+  }
+
+  // MakeCallback (not Call) so that promise jobs queued by the receiver run right after the
+  // batch, as they do after any other I/O callback. A throwing receiver becomes an uncaught
+  // exception of the process, as it would in a socket's 'data' handler.
+  void Call(Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
+    if (fn.IsEmpty() || async_context_ == nullptr) return;
+    Napi::Env env = Env();
+    // Copy the function first: the callback may close the device and reset the reference.
+    Napi::Function f = fn.Value();
+    f.MakeCallback(Value(), args, *async_context_);
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  int fd_ = -1;
+  std::string name_;
+  uv_poll_t* poll_ = nullptr;
+  int poll_events_ = 0;
+  bool broken_ = false;
+  uint8_t* slab_ = nullptr;
+  std::deque<std::vector<uint8_t>> queue_;
+  Napi::Reference<Napi::Uint32Array> lengths_;
+  Napi::FunctionReference on_batch_;
+  Napi::FunctionReference on_error_;
+  Napi::AsyncContext* async_context_ = nullptr;
+  std::string last_error_;
+  uint64_t rx_frames_ = 0, rx_bytes_ = 0, rx_batches_ = 0, rx_errors_ = 0;
+  uint64_t tx_frames_ = 0, tx_bytes_ = 0, tx_deferred_ = 0, tx_queue_drops_ = 0, tx_errors_ = 0;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) { return TapDevice::Init(env, exports); }
+
+}  // namespace
+
+NODE_API_MODULE(tap, Init)
