@@ -1,0 +1,100 @@
+import { Duplex } from 'node:stream';
+import { ipv4ToString } from '../addr.js';
+import type { StateName } from './state.js';
+import type { ResetReason, Tcb } from './tcb.js';
+
+/**
+ * A TCP connection as a Node Duplex stream, shaped like node:net's Socket so that an HTTP
+ * server or client can sit on top:
+ * - `write()` queues bytes (back-pressure once the send buffer is full);
+ * - `end()` is a half-close: the FIN follows the queued data, reading goes on;
+ *   'finish' is emitted once the FIN has been sent;
+ * - `destroy()` aborts: an RST where the peer holds state (RFC 9293 §3.10.5);
+ * - 'connect' (active opens) when ESTABLISHED;
+ * - 'peer-fin' when the peer's FIN arrives (the readable side then ends: 'end' follows
+ *   once the data has been read);
+ * - 'reset' (reason: 'peer-reset' | 'refused' | 'timeout') when the connection is lost without
+ *   a FIN — an event, not an 'error', so an unhandled reset never crashes the process; the
+ *   socket is then destroyed;
+ * - 'close' once both directions are done (TIME-WAIT or CLOSED; the TIME-WAIT itself stays in
+ *   the stack, as the kernel keeps it after node:net's 'close').
+ */
+export class TcpSocket extends Duplex {
+  readonly id: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private tcbDone = false;
+
+  constructor(private readonly tcb: Tcb) {
+    super({ allowHalfOpen: true, autoDestroy: false, emitClose: true });
+    this.id = tcb.id;
+    this.localAddress = ipv4ToString(tcb.localIp);
+    this.localPort = tcb.localPort;
+    this.remoteAddress = ipv4ToString(tcb.remoteIp);
+    this.remotePort = tcb.remotePort;
+    const onWritableSide = (): void => this.closeWhenDrained();
+    this.on('finish', onWritableSide);
+    this.on('end', onWritableSide);
+    tcb.user = {
+      established: () => this.emit('connect'),
+      data: (chunk) => void this.push(chunk),
+      peerFin: () => {
+        this.emit('peer-fin');
+        this.push(null);
+      },
+      reset: (reason: ResetReason) => {
+        this.tcbDone = true;
+        this.emit('reset', reason);
+        this.destroy();
+      },
+      finished: () => {
+        this.tcbDone = true;
+        // A FIN-WAIT-2 timeout ends the connection without the peer's FIN: end the reader too.
+        this.push(null);
+        this.closeWhenDrained();
+      },
+      unread: () => this.readableLength,
+    };
+  }
+
+  /** The connection's state, in mirage's names (`Established`, `Fin_wait_2`, …). */
+  get state(): StateName {
+    return this.tcb.state.name;
+  }
+
+  /** node:net's switch for Nagle's algorithm (MUST-17: per connection). */
+  setNoDelay(noDelay = true): this {
+    this.tcb.nagle = !noDelay;
+    return this;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.tcb.send(chunk, () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.tcb.close(() => cb());
+  }
+
+  override _read(): void {
+    this.tcb.readDrained();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.tcbDone) this.tcb.abort();
+    cb(err);
+  }
+
+  /**
+   * After TIME-WAIT/CLOSED, 'close' waits until the FIN was reported ('finish') and the
+   * reader has the bytes that arrived (or nobody is reading), so no event is lost.
+   */
+  private closeWhenDrained(): void {
+    if (!this.tcbDone || this.destroyed) return;
+    const writableDone = this.writableFinished || !this.writableEnded;
+    const readableDone = this.readableEnded || (this.readableLength === 0 && this.readableFlowing !== true);
+    if (writableDone && readableDone) this.destroy();
+  }
+}

@@ -1,0 +1,1040 @@
+import type { Clock, TimerHandle } from '../clock.js';
+import { ACK, FIN, PSH, RST, SYN, tcpOptionsMss, tcpOptionsWscale, type TcpOption, type TcpRepr } from '../wire/tcp.js';
+import type { BugSwitches } from './bugs.js';
+import type { TcpConfig } from './config.js';
+import { Reassembly } from './reassembly.js';
+import { RtoEstimator } from './rto.js';
+import { SendBuffer } from './send-buffer.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt } from './seq.js';
+import { CLOSED, transition, type Action, type State } from './state.js';
+import type { TcpStats } from './stats.js';
+
+/** What a connection needs from the layer that owns it. */
+export interface TcbHost {
+  readonly clock: Clock;
+  readonly config: TcpConfig;
+  readonly bugs: BugSwitches;
+  readonly stats: TcpStats;
+  transmit(tcb: Tcb, seg: TcpRepr): void;
+  traceTick(tcb: Tcb, from: State, action: Action, to: State): void;
+  /** The handshake completed (after the segment that completed it was fully processed). */
+  established(tcb: Tcb): void;
+  /** The TCB reached CLOSED (or a passive open went back to LISTEN): forget it. */
+  release(tcb: Tcb): void;
+}
+
+/** Why the application lost its connection without a FIN. */
+export type ResetReason = 'peer-reset' | 'refused' | 'timeout';
+
+/** The application side of a connection (the TcpSocket implements it). */
+export interface TcbUser {
+  established(): void;
+  data(chunk: Uint8Array): void;
+  peerFin(): void;
+  reset(reason: ResetReason): void;
+  /** Both directions are done (TIME-WAIT or CLOSED); nothing more will reach the application. */
+  finished(): void;
+  /** Bytes delivered but not yet read: they are the part of the receive buffer the window excludes. */
+  unread(): number;
+}
+
+const NO_OPTIONS: TcpOption[] = [];
+const EMPTY = new Uint8Array(0);
+
+/** Timer slots multiplexed on one clock timer per connection (re-arming is the hot path). */
+const RTX = 0;
+const PERSIST = 1;
+const DELACK = 2;
+/** TIME-WAIT's 2×MSL or FIN-WAIT-2's idle limit. */
+const LINGER = 3;
+
+export interface TcbParams {
+  id: number;
+  localIp: number;
+  localPort: number;
+  remoteIp: number;
+  remotePort: number;
+  iss: number;
+  passive: boolean;
+}
+
+/**
+ * One connection's transmission control block and its segment processing, RFC 9293 §3.10
+ * step by step. Every state change is a tick of the transition function (state.ts).
+ *
+ * Calls from the application that arrive while a segment or a timer is being processed
+ * (a 'data' handler that writes, a 'peer-fin' handler that destroys) are queued and run when
+ * that processing is done, so the event order on the wire never depends on handler timing.
+ */
+export class Tcb {
+  readonly id: number;
+  readonly localIp: number;
+  readonly localPort: number;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+  readonly iss: number;
+  readonly passive: boolean;
+  state: State = CLOSED;
+  user: TcbUser | undefined;
+
+  // Send sequence space (§3.3.1). sndMax is the highest sequence number sent: sndNxt goes back
+  // to sndUna after a retransmission timeout (go-back-N) and ACK validity is checked against sndMax.
+  sndUna: number;
+  sndNxt: number;
+  sndMax: number;
+  sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  private maxSndWnd = 0;
+  /** Shift applied to the peer's window field (RFC 7323). */
+  private sndWscale = 0;
+  /** Shift applied to the window we advertise. */
+  private rcvWscale = 0;
+  private wscaleOffered = false;
+  sndMss = 536;
+  // Receive sequence space.
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we last advertised: never moved left (§3.8.6.2.2). */
+  private rcvAdvEdge = 0;
+
+  private readonly sendBuf = new SendBuffer();
+  /** Sequence number of sendBuf's first byte. */
+  private sndBufSeq: number;
+  private finQueued = false;
+  private finSent = false;
+  private readonly reasm: Reassembly;
+
+  // Congestion control (RFC 5681, NewReno recovery per RFC 6582).
+  cwnd: number;
+  ssthresh = 0x7fffffff;
+  private dupAcks = 0;
+  private inRecovery = false;
+  private recover: number;
+
+  readonly rto: RtoEstimator;
+  private retries = 0;
+  private rttSeq = 0;
+  private rttStart: number | undefined;
+  private persistBackoff = 0;
+
+  private ackNow = false;
+  private ackPending = 0;
+  private challengeWindowStart = -Infinity;
+  private challengeCount = 0;
+
+  nagle: boolean;
+  /** A passive connection not yet handed to its listener (it counts in the SYN queue). */
+  embryonic: boolean;
+  /** The SYN,ACK's retransmission was handed to the listen entry (Minnesota Goodbye profiles). */
+  private synHandedOff = false;
+  /** minnesota-goodbye-halfway: close() in SYN-RECEIVED waits for ESTABLISHED and the flush. */
+  private closeAfterEstablished = false;
+  /** Segments held behind the handshake ACK while the app callback runs (Minnesota Goodbye profiles). */
+  heldInput: TcpRepr[] | undefined;
+
+  private readonly deadlines = [Infinity, Infinity, Infinity, Infinity];
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private depth = 0;
+  private deferred: Array<() => void> = [];
+  private notifyEstablished = false;
+  private writeWaiters: Array<() => void> = [];
+  private closeWaiters: Array<() => void> = [];
+  private released = false;
+
+  constructor(
+    private readonly host: TcbHost,
+    p: TcbParams,
+  ) {
+    this.id = p.id;
+    this.localIp = p.localIp;
+    this.localPort = p.localPort;
+    this.remoteIp = p.remoteIp;
+    this.remotePort = p.remotePort;
+    this.iss = p.iss;
+    this.passive = p.passive;
+    this.embryonic = p.passive;
+    this.sndUna = this.sndNxt = this.sndMax = this.recover = p.iss;
+    this.sndBufSeq = seqAdd(p.iss, 1);
+    const cfg = host.config;
+    this.nagle = cfg.nagle;
+    this.reasm = new Reassembly(cfg.reassemblyBlocks);
+    this.rto = new RtoEstimator({ initial: cfg.initialRto, min: cfg.minRto, max: cfg.maxRto, granularity: 1 });
+    this.cwnd = this.initialWindow();
+  }
+
+  get alive(): boolean {
+    return !this.released;
+  }
+
+  /** Bytes written by the application and not yet acknowledged. */
+  get bufferedBytes(): number {
+    return this.sendBuf.length;
+  }
+
+  // ───────────────────────────── opening ─────────────────────────────
+
+  /** LISTEN + SYN (§3.10.7.2): record the peer, answer SYN,ACK, enter SYN-RECEIVED. */
+  acceptSyn(seg: TcpRepr): void {
+    this.enter();
+    this.irs = seg.seq;
+    this.rcvNxt = this.rcvAdvEdge = seqAdd(seg.seq, 1);
+    this.negotiate(seg, this.host.config.windowScaling && tcpOptionsWscale(seg.options) !== undefined);
+    this.sndWnd = this.maxSndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = this.iss;
+    this.tick({ kind: 'Passive_open' });
+    this.tick({ kind: 'Send_synack', seq: this.iss });
+    this.sendSyn();
+    this.leave();
+  }
+
+  /** OPEN, active (§3.10.1): send SYN, enter SYN-SENT. */
+  connect(): void {
+    this.enter();
+    this.wscaleOffered = this.host.config.windowScaling;
+    this.tick({ kind: 'Send_syn', seq: this.iss });
+    this.sendSyn();
+    this.leave();
+  }
+
+  /** MSS (MUST-15/16, §3.7.1) and window scale (RFC 7323 §2.2: only when both sides offer it). */
+  private negotiate(seg: TcpRepr, scale: boolean): void {
+    const peerMss = tcpOptionsMss(seg.options) ?? 536;
+    this.sndMss = Math.max(1, Math.min(peerMss, this.host.config.mss));
+    this.cwnd = this.initialWindow();
+    if (scale) {
+      this.wscaleOffered = true;
+      this.sndWscale = Math.min(14, tcpOptionsWscale(seg.options) ?? 0);
+      this.rcvWscale = this.ourWscale();
+    } else {
+      this.wscaleOffered = false;
+      this.sndWscale = this.rcvWscale = 0;
+    }
+  }
+
+  private ourWscale(): number {
+    let s = 0;
+    while (s < 14 && this.host.config.receiveBuffer >>> s > 65535) s++;
+    return s;
+  }
+
+  /** RFC 5681 §3.1: IW = min(4·SMSS, max(2·SMSS, 4380)). */
+  private initialWindow(): number {
+    return Math.min(4 * this.sndMss, Math.max(2 * this.sndMss, 4380));
+  }
+
+  private synOptions(): TcpOption[] {
+    const opts: TcpOption[] = [{ kind: 'mss', mss: this.host.config.mss }];
+    if (this.wscaleOffered) opts.push({ kind: 'nop' }, { kind: 'wscale', shift: this.ourWscale() });
+    return opts;
+  }
+
+  /** The SYN (SYN-SENT) or SYN,ACK (otherwise) at ISS, as first sent and as retransmitted. */
+  synSegment(): TcpRepr {
+    const synAck = this.state.name !== 'Syn_sent';
+    const window = Math.min(65535, this.host.config.receiveBuffer);
+    if (synAck && seqLt(this.rcvAdvEdge, seqAdd(this.rcvNxt, window))) this.rcvAdvEdge = seqAdd(this.rcvNxt, window);
+    return {
+      srcPort: this.localPort,
+      dstPort: this.remotePort,
+      seq: this.iss,
+      ack: synAck ? this.rcvNxt : 0,
+      flags: synAck ? SYN | ACK : SYN,
+      // RFC 7323 §2.2: the window field of a SYN is never scaled.
+      window,
+      urgent: 0,
+      options: this.synOptions(),
+      payload: EMPTY,
+    };
+  }
+
+  private sendSyn(): void {
+    const seg = this.synSegment();
+    if (seqLt(this.sndMax, seqAdd(this.iss, 1))) {
+      this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
+      this.rttSeq = this.sndMax;
+      this.rttStart = this.host.clock.now();
+    }
+    this.host.transmit(this, seg);
+    if (seg.flags & ACK) this.ackSent();
+    if (this.deadlines[RTX] === Infinity) this.arm(RTX, this.rto.rto);
+  }
+
+  /**
+   * Minnesota Goodbye profiles: the listen entry takes over the SYN,ACK's retransmission
+   * (see bugs.ts); this connection stops retransmitting it.
+   */
+  handOffSynAck(): { dueInMs: number; rto: number } {
+    this.synHandedOff = true;
+    const due = this.deadlines[RTX]!;
+    this.deadlines[RTX] = Infinity;
+    return { dueInMs: Math.max(0, due - this.host.clock.now()), rto: this.rto.rto };
+  }
+
+  /** The listen entry gave up on the SYN,ACK (see handOffSynAck). */
+  timeout(): void {
+    if (this.released) return;
+    this.enter();
+    this.host.stats.retransmitTimeouts++;
+    this.tick({ kind: 'Timeout' });
+    this.abandon('timeout');
+    this.leave();
+  }
+
+  // ───────────────────────────── segment arrival ─────────────────────────────
+
+  input(seg: TcpRepr): void {
+    if (this.released) return;
+    this.enter();
+    if (this.state.name === 'Syn_sent') this.synSentArrives(seg);
+    else this.synchronizedArrives(seg);
+    this.leave();
+  }
+
+  /** §3.10.7.3. */
+  private synSentArrives(seg: TcpRepr): void {
+    const f = seg.flags;
+    if (f & ACK && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax))) {
+      if (!(f & RST)) this.sendReset(seg.ack);
+      return;
+    }
+    if (f & RST) {
+      // Acceptable only with an ACK of our SYN (RFC 5961 §3.2 for SYN-SENT).
+      if (f & ACK) this.resetArrived();
+      return;
+    }
+    if (!(f & SYN)) return;
+    this.irs = seg.seq;
+    this.rcvNxt = this.rcvAdvEdge = seqAdd(seg.seq, 1);
+    this.negotiate(seg, this.wscaleOffered && tcpOptionsWscale(seg.options) !== undefined);
+    this.sndWnd = this.maxSndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+    if (f & ACK) {
+      this.sndWl2 = seg.ack;
+      this.ackAdvanced(seg.ack);
+      this.tick({ kind: 'Recv_synack', seq: seg.ack });
+      this.becameEstablished();
+      this.ackNow = true;
+    } else {
+      // Simultaneous open (RFC 1122 §4.2.2.10): SYN-RECEIVED, answer SYN,ACK.
+      this.sndWl2 = this.iss;
+      this.tick({ kind: 'Recv_syn', seq: seg.seq });
+      this.host.transmit(this, this.synSegment());
+      this.ackSent();
+    }
+  }
+
+  /** §3.10.7.4, for SYN-RECEIVED and every later state. */
+  private synchronizedArrives(seg: TcpRepr): void {
+    const f = seg.flags;
+    const syn = (f & SYN) !== 0;
+    let fin = (f & FIN) !== 0;
+    let payload = seg.payload;
+    const s0 = this.state.name;
+
+    // A retransmitted SYN means our SYN,ACK was lost: resend it (Linux does the same) rather
+    // than only ACK, which a peer in SYN-SENT would drop.
+    if (s0 === 'Syn_rcvd' && syn && !(f & ACK) && seg.seq === this.irs) {
+      if (!this.synHandedOff) {
+        this.host.stats.retransmits++;
+        this.rttStart = undefined;
+        this.host.transmit(this, this.synSegment());
+        this.ackSent();
+      }
+      return;
+    }
+
+    // First: sequence number acceptability (Table 6).
+    const segLen = payload.length + (syn ? 1 : 0) + (fin ? 1 : 0);
+    const wnd = this.rcvWnd();
+    if (!this.acceptable(seg.seq, segLen, wnd)) {
+      if (f & RST) return;
+      if (wnd === 0 && seg.seq === this.rcvNxt && !syn) {
+        // MUST-66: with a zero window, still process the ACK (and RST) of an in-order segment.
+        payload = EMPTY;
+        fin = false;
+        this.ackNow = true;
+      } else {
+        if (s0 === 'Time_wait' && fin) this.timeWaitFin();
+        this.ackNow = true;
+        return;
+      }
+    }
+
+    // Trim to the window: bytes before RCV.NXT were received already, bytes past the right
+    // edge are not ours to keep (the FIN goes with them).
+    let dataSeq = syn ? seqAdd(seg.seq, 1) : seg.seq;
+    if (seqLt(dataSeq, this.rcvNxt)) {
+      const cut = Math.min(payload.length, seqDiff(this.rcvNxt, dataSeq));
+      payload = payload.subarray(cut);
+      dataSeq = seqAdd(dataSeq, cut);
+      if (fin && seqLt(dataSeq, this.rcvNxt)) fin = false;
+    }
+    const rightEdge = seqAdd(this.rcvNxt, this.rcvWnd());
+    if (seqGt(seqAdd(dataSeq, payload.length), rightEdge)) {
+      payload = payload.subarray(0, Math.max(0, seqDiff(rightEdge, dataSeq)));
+      fin = false;
+    }
+
+    // Second: RST (RFC 5961 §3.2: exact match resets, anything else in the window is challenged).
+    if (f & RST) {
+      if (seg.seq === this.rcvNxt) this.resetArrived();
+      else this.challengeAck();
+      return;
+    }
+
+    // Fourth: SYN in a synchronized state (RFC 5961 §4.2, §3.10.7.4): challenge ACK, drop.
+    if (syn) {
+      this.challengeAck();
+      return;
+    }
+
+    // Fifth: ACK.
+    if (!(f & ACK)) return;
+    if (this.state.name === 'Syn_rcvd') {
+      // Only SND.UNA < SEG.ACK ≤ SND.NXT completes the handshake; anything else draws
+      // <SEQ=SEG.ACK><CTL=RST> (§3.10.7.4 "Fifth").
+      if (!(seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax))) {
+        this.sendReset(seg.ack);
+        return;
+      }
+      this.sndWnd = seg.window << this.sndWscale;
+      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.tick({ kind: 'Recv_ack', seq: seg.ack });
+      this.becameEstablished();
+    }
+    // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA − MAX.SND.WND, SND.NXT].
+    if (seqGt(seg.ack, this.sndMax) || seqLt(seg.ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+      this.challengeAck();
+      return;
+    }
+    this.processAck(seg, payload.length === 0 && !fin);
+    switch (this.state.name) {
+      case 'Fin_wait_1':
+      case 'Fin_wait_2':
+      case 'Closing':
+      case 'Last_ack': {
+        const to = this.tick({ kind: 'Recv_ack', seq: seg.ack });
+        if (to.name === 'Fin_wait_2' && s0 === 'Fin_wait_1') this.arm(LINGER, this.host.config.finWait2Timeout);
+        else if (to.name === 'Time_wait') this.enterTimeWait();
+        else if (to.name === 'Closed') {
+          this.finish();
+          return;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+
+    // Seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 only.
+    const receiving = this.state.name === 'Established' || this.state.name === 'Fin_wait_1' || this.state.name === 'Fin_wait_2';
+    if (!receiving) return;
+    if (payload.length > 0) this.receiveText(dataSeq, payload);
+    // Eighth: FIN, once every byte before it has arrived.
+    if (fin) {
+      const finSeq = seqAdd(dataSeq, payload.length);
+      if (finSeq === this.rcvNxt) this.finArrived();
+      else {
+        this.reasm.finSeq = finSeq;
+        this.ackNow = true;
+      }
+    }
+  }
+
+  /** Table 6 of §3.10.7.4. */
+  private acceptable(seq: number, len: number, wnd: number): boolean {
+    const end = seqAdd(this.rcvNxt, wnd);
+    if (len === 0) return wnd === 0 ? seq === this.rcvNxt : seqInRange(seq, this.rcvNxt, end);
+    if (wnd === 0) return false;
+    return seqInRange(seq, this.rcvNxt, end) || seqInRange(seqAdd(seq, len - 1), this.rcvNxt, end);
+  }
+
+  private processAck(seg: TcpRepr, pure: boolean): void {
+    const ack = seg.ack;
+    const window = seg.window << this.sndWscale;
+    if (seqGt(ack, this.sndUna)) {
+      this.ackAdvanced(ack);
+    } else if (ack === this.sndUna && pure && window === this.sndWnd && this.sndMax !== this.sndUna) {
+      this.duplicateAck();
+    }
+    // Window update, only from a segment newer than the last one used (§3.10.7.4 "Fifth").
+    if (seqLe(this.sndUna, ack) && (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack)))) {
+      this.sndWnd = window;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+      if (window > this.maxSndWnd) this.maxSndWnd = window;
+      if (window === 0 && seqGt(this.dataEnd(), this.sndUna) && this.sndNxt !== this.sndUna && !this.finSent) {
+        // The peer is alive but closed its window over data in flight: stop retransmitting
+        // into it and probe instead (MUST-36/37: the connection stays open while probes are ACKed).
+        this.sndNxt = this.sndUna;
+        this.deadlines[RTX] = Infinity;
+        this.retries = 0;
+      }
+      if (window > 0) {
+        this.deadlines[PERSIST] = Infinity;
+        this.persistBackoff = 0;
+      }
+    }
+  }
+
+  /** SND.UNA < SEG.ACK ≤ SND.MAX. */
+  private ackAdvanced(ack: number): void {
+    const acked = seqDiff(ack, this.sndUna);
+    if (this.rttStart !== undefined && seqGe(ack, this.rttSeq)) {
+      this.rto.sample(this.host.clock.now() - this.rttStart);
+      this.rttStart = undefined;
+    }
+    const dataAcked = Math.max(0, Math.min(this.sendBuf.length, seqDiff(ack, this.sndBufSeq)));
+    if (dataAcked > 0) {
+      this.sendBuf.consume(dataAcked);
+      this.sndBufSeq = seqAdd(this.sndBufSeq, dataAcked);
+    }
+    if (this.sndUna === this.iss && this.retries > 0) this.rto.synTimedOut();
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    this.retries = 0;
+    this.rto.resetBackoff();
+    // Congestion control.
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recover)) {
+        this.inRecovery = false;
+        this.cwnd = Math.min(this.ssthresh, Math.max(this.flightSize(), this.sndMss) + this.sndMss);
+      } else {
+        // RFC 6582 §3.2 step 5: a partial ACK retransmits the next hole and deflates.
+        this.retransmitFirst();
+        this.cwnd = Math.max(this.sndMss, this.cwnd - acked + this.sndMss);
+      }
+    } else if (this.cwnd < this.ssthresh) {
+      this.cwnd += Math.min(acked, this.sndMss);
+    } else {
+      this.cwnd += Math.max(1, Math.floor((this.sndMss * this.sndMss) / this.cwnd));
+    }
+    this.dupAcks = 0;
+    // RFC 6298 §5.2/5.3.
+    if (this.sndUna === this.sndMax) this.deadlines[RTX] = Infinity;
+    else this.arm(RTX, this.rto.rto);
+    this.wakeWriters();
+  }
+
+  /** RFC 5681 §3.2 fast retransmit, RFC 6582 fast recovery. */
+  private duplicateAck(): void {
+    this.dupAcks++;
+    if (this.dupAcks === 3 && !this.inRecovery && seqGt(this.sndUna, this.recover)) {
+      this.ssthresh = Math.max(Math.floor(this.flightSize() / 2), 2 * this.sndMss);
+      this.recover = this.sndMax;
+      this.inRecovery = true;
+      this.host.stats.fastRetransmits++;
+      this.retransmitFirst();
+      this.cwnd = this.ssthresh + 3 * this.sndMss;
+    } else if (this.dupAcks > 3 && this.inRecovery) {
+      this.cwnd += this.sndMss;
+    }
+  }
+
+  private flightSize(): number {
+    return seqDiff(this.sndMax, this.sndUna);
+  }
+
+  private receiveText(seq: number, payload: Uint8Array): void {
+    if (this.state.name === 'Fin_wait_2') this.arm(LINGER, this.host.config.finWait2Timeout);
+    if (seq !== this.rcvNxt) {
+      // Out of order: keep it (bounded) and send a duplicate ACK at once (RFC 5681 §4.2).
+      this.reasm.insert(seq, payload);
+      this.ackNow = true;
+      return;
+    }
+    this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
+    this.user?.data(payload);
+    if (this.reasm.size > 0) {
+      for (const chunk of this.reasm.takeFrom(this.rcvNxt)) {
+        this.rcvNxt = seqAdd(this.rcvNxt, chunk.length);
+        this.user?.data(chunk);
+      }
+      // A segment that fills a gap is acknowledged immediately (RFC 5681 §4.2).
+      this.ackNow = true;
+      if (this.reasm.finSeq === this.rcvNxt) this.finArrived();
+    }
+    // Delayed ACK: at least every second segment, otherwise within delayedAckMs (MUST-40).
+    if (++this.ackPending >= 2 || this.host.config.delayedAckMs <= 0) this.ackNow = true;
+  }
+
+  /** §3.10.7.4 "Eighth". */
+  private finArrived(): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.ackNow = true;
+    this.reasm.clear();
+    this.user?.peerFin();
+    const to = this.tick({ kind: 'Recv_fin' });
+    if (to.name === 'Time_wait') this.enterTimeWait();
+  }
+
+  /** A retransmitted FIN in TIME-WAIT: ACK it and restart 2×MSL (§3.10.7.4 "Eighth"). */
+  private timeWaitFin(): void {
+    this.tick({ kind: 'Recv_fin' });
+    this.arm(LINGER, 2 * this.host.config.msl);
+  }
+
+  private enterTimeWait(): void {
+    // Every path into TIME-WAIT arms the 2×MSL timer (MUST-13; compare mirage #489).
+    this.deadlines[RTX] = this.deadlines[PERSIST] = Infinity;
+    this.arm(LINGER, 2 * this.host.config.msl);
+    this.user?.finished();
+  }
+
+  private becameEstablished(): void {
+    this.embryonic = false;
+    this.notifyEstablished = true;
+    if (this.closeAfterEstablished) {
+      this.closeAfterEstablished = false;
+      this.finQueued = true;
+    }
+  }
+
+  private resetArrived(): void {
+    this.host.stats.resetsReceived++;
+    const from = this.state;
+    this.tick({ kind: 'Recv_rst' });
+    const reason: ResetReason = from.name === 'Syn_sent' || (from.name === 'Syn_rcvd' && !from.passive) ? 'refused' : 'peer-reset';
+    this.abandon(reason);
+  }
+
+  /** RFC 5961 §7: at most challengeAcksPerSecond per connection (never a global counter: CVE-2016-5696). */
+  private challengeAck(): void {
+    const now = this.host.clock.now();
+    if (now - this.challengeWindowStart >= 1000) {
+      this.challengeWindowStart = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.host.config.challengeAcksPerSecond) {
+      this.host.stats.challengeAcksLimited++;
+      return;
+    }
+    this.challengeCount++;
+    this.host.stats.challengeAcks++;
+    this.sendAck();
+  }
+
+  // ───────────────────────────── user calls ─────────────────────────────
+
+  /** SEND (§3.10.2). `done` runs once the bytes fit in the send buffer (back-pressure). */
+  send(data: Uint8Array, done: () => void): void {
+    if (this.depth > 0) {
+      this.deferred.push(() => this.send(data, done));
+      return;
+    }
+    if (this.released || this.finQueued || this.closeAfterEstablished) {
+      done();
+      return;
+    }
+    this.enter();
+    this.sendBuf.append(data);
+    if (this.sendBuf.length <= this.host.config.sendBuffer) done();
+    else this.writeWaiters.push(done);
+    this.leave();
+  }
+
+  /**
+   * CLOSE (§3.10.4), i.e. half-close: the FIN follows the queued data. `done` runs when the FIN
+   * has been sent. In SYN-RECEIVED with nothing queued the FIN goes at once (→ FIN-WAIT-1);
+   * the Minnesota Goodbye profiles replace exactly this case with mirage's 2014 behaviour.
+   */
+  close(done: () => void): void {
+    if (this.depth > 0) {
+      this.deferred.push(() => this.close(done));
+      return;
+    }
+    const s = this.state.name;
+    if (this.released || this.finQueued || this.closeAfterEstablished || !(s === 'Syn_sent' || s === 'Syn_rcvd' || s === 'Established' || s === 'Close_wait')) {
+      done();
+      return;
+    }
+    if (s === 'Syn_rcvd' && this.host.bugs.closeInSynRcvd === 'noop') {
+      // mirage 2014 Tx.close: `| _ -> return ()`.
+      done();
+      return;
+    }
+    this.enter();
+    this.closeWaiters.push(done);
+    if (s === 'Syn_rcvd' && this.host.bugs.closeInSynRcvd === 'wait-for-flush') this.closeAfterEstablished = true;
+    else this.finQueued = true;
+    this.leave();
+  }
+
+  /** ABORT (§3.10.5): RST where the peer has state to lose, then CLOSED. */
+  abort(): void {
+    if (this.depth > 0) {
+      this.deferred.push(() => this.abort());
+      return;
+    }
+    if (this.released) return;
+    this.enter();
+    const s = this.state.name;
+    if (s === 'Syn_rcvd' || s === 'Established' || s === 'Fin_wait_1' || s === 'Fin_wait_2' || s === 'Close_wait') {
+      this.host.transmit(this, this.segment(RST, this.sndNxt, EMPTY));
+      this.host.stats.resetsSent++;
+      this.tick({ kind: 'Send_rst' });
+    } else {
+      this.tick({ kind: 'Abort' });
+    }
+    this.abandon(undefined);
+    this.leave();
+  }
+
+  /** The application read from its buffer: reopen the window if that is worth a segment (compare mirage #340). */
+  readDrained(): void {
+    if (this.depth > 0 || this.released) return;
+    const s = this.state.name;
+    if (s !== 'Established' && s !== 'Fin_wait_1' && s !== 'Fin_wait_2') return;
+    if (seqGt(this.nextRcvEdge(), this.rcvAdvEdge)) {
+      this.enter();
+      this.ackNow = true;
+      this.leave();
+    }
+  }
+
+  // ───────────────────────────── output ─────────────────────────────
+
+  private dataEnd(): number {
+    return seqAdd(this.sndBufSeq, this.sendBuf.length);
+  }
+
+  /** Sends what the windows allow: data cut to the MSS, then the FIN after the last byte. */
+  private output(): void {
+    const s = this.state.name;
+    const sending = s === 'Established' || s === 'Close_wait' || s === 'Fin_wait_1' || s === 'Closing' || s === 'Last_ack';
+    const dataEnd = this.dataEnd();
+    if (!sending) {
+      // §3.10.4: CLOSE in SYN-RECEIVED with nothing queued sends the FIN now.
+      if (s === 'Syn_rcvd' && this.finQueued && this.sendBuf.length === 0 && this.sndNxt === dataEnd) this.sendFin(dataEnd);
+      return;
+    }
+    for (;;) {
+      const unsent = seqDiff(dataEnd, this.sndNxt);
+      if (unsent > 0) {
+        const inFlight = seqDiff(this.sndNxt, this.sndUna);
+        const usable = Math.min(this.sndWnd, this.cwnd) - inFlight;
+        const len = Math.min(this.sndMss, unsent, usable);
+        if (len <= 0) {
+          this.maybePersist(inFlight);
+          return;
+        }
+        if (len < this.sndMss && len < unsent && len < this.maxSndWnd / 2) {
+          // Sender-side SWS avoidance (§3.8.6.2.1): wait for a useful window.
+          this.maybePersist(inFlight);
+          return;
+        }
+        if (len < this.sndMss && len === unsent && this.nagle && inFlight > 0) return;
+        this.sendData(this.sndNxt, len, this.finQueued && len === unsent);
+        continue;
+      }
+      if (this.finQueued && this.sndNxt === dataEnd) this.sendFin(dataEnd);
+      return;
+    }
+  }
+
+  private maybePersist(inFlight: number): void {
+    if (inFlight === 0 && this.deadlines[RTX] === Infinity && this.deadlines[PERSIST] === Infinity) {
+      this.arm(PERSIST, Math.min(this.host.config.maxRto, this.rto.rto * 2 ** this.persistBackoff));
+    }
+  }
+
+  private sendData(seq: number, len: number, withFin: boolean): void {
+    const payload = this.sendBuf.read(seqDiff(seq, this.sndBufSeq), len);
+    let flags = ACK;
+    if (seqAdd(seq, len) === this.dataEnd()) flags |= PSH;
+    if (withFin) flags |= FIN;
+    this.transmitSequenced(flags, seq, payload);
+  }
+
+  private sendFin(seq: number): void {
+    this.transmitSequenced(ACK | FIN, seq, EMPTY);
+  }
+
+  /** Sends a segment that occupies sequence space and does the bookkeeping (timers, Karn, FIN tick). */
+  private transmitSequenced(flags: number, seq: number, payload: Uint8Array): void {
+    const end = seqAdd(seq, payload.length + (flags & FIN ? 1 : 0));
+    const retransmission = seqLt(seq, this.sndMax);
+    if (retransmission) {
+      this.host.stats.retransmits++;
+      this.rttStart = undefined; // Karn (RFC 6298 §3)
+    }
+    this.host.transmit(this, this.segment(flags, seq, payload));
+    this.ackSent();
+    if (seqGt(end, this.sndNxt)) this.sndNxt = end;
+    if (seqGt(end, this.sndMax)) {
+      if (this.rttStart === undefined && !retransmission) {
+        this.rttSeq = end;
+        this.rttStart = this.host.clock.now();
+      }
+      this.sndMax = end;
+    }
+    this.deadlines[PERSIST] = Infinity;
+    if (this.deadlines[RTX] === Infinity) this.arm(RTX, this.rto.rto);
+    if (flags & FIN && !this.finSent) {
+      this.finSent = true;
+      this.tick({ kind: 'Send_fin', seq: seqAdd(end, -1) });
+      const waiters = this.closeWaiters;
+      this.closeWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** RFC 6298 §5.4 / RFC 5681 §3.2: resend the earliest unacknowledged segment. */
+  private retransmitFirst(): void {
+    if (this.sndUna === this.iss) {
+      if (!this.synHandedOff) {
+        this.host.stats.retransmits++;
+        this.rttStart = undefined;
+        this.host.transmit(this, this.synSegment());
+        if (this.state.name !== 'Syn_sent') this.ackSent();
+      }
+      return;
+    }
+    const dataEnd = this.dataEnd();
+    const len = Math.min(this.sndMss, Math.max(0, seqDiff(dataEnd, this.sndUna)));
+    if (len > 0) this.sendData(this.sndUna, len, this.finSent && seqAdd(this.sndUna, len) === dataEnd);
+    else if (this.finSent) this.sendFin(dataEnd);
+  }
+
+  private segment(flags: number, seq: number, payload: Uint8Array): TcpRepr {
+    return {
+      srcPort: this.localPort,
+      dstPort: this.remotePort,
+      seq,
+      ack: flags & ACK ? this.rcvNxt : 0,
+      flags,
+      window: flags & RST ? 0 : this.windowField(),
+      urgent: 0,
+      options: NO_OPTIONS,
+      payload,
+    };
+  }
+
+  private sendAck(): void {
+    this.host.transmit(this, this.segment(ACK, this.sndNxt, EMPTY));
+    this.ackSent();
+  }
+
+  /** <SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK in SYN-SENT / SYN-RECEIVED. */
+  private sendReset(seq: number): void {
+    this.host.stats.resetsSent++;
+    this.host.transmit(this, { srcPort: this.localPort, dstPort: this.remotePort, seq, ack: 0, flags: RST, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY });
+  }
+
+  private ackSent(): void {
+    this.ackNow = false;
+    this.ackPending = 0;
+    this.deadlines[DELACK] = Infinity;
+  }
+
+  private rcvWnd(): number {
+    return Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+  }
+
+  /**
+   * Where the window's right edge would go now: the free receive buffer, but never left of the
+   * edge already advertised (§3.8.6.2.2 discourages shrinking) and not moved right by less than
+   * min(buffer/2, MSS) (receiver-side SWS avoidance, MUST-39).
+   */
+  private nextRcvEdge(): number {
+    const cfg = this.host.config;
+    const free = Math.max(0, cfg.receiveBuffer - (this.user ? this.user.unread() : 0));
+    const edge = seqAdd(this.rcvNxt, free);
+    const floor = seqGt(this.rcvAdvEdge, this.rcvNxt) ? this.rcvAdvEdge : this.rcvNxt;
+    return seqDiff(edge, floor) >= Math.min(cfg.receiveBuffer >>> 1, cfg.mss) ? edge : floor;
+  }
+
+  private windowField(): number {
+    const wnd = seqDiff(this.nextRcvEdge(), this.rcvNxt);
+    const shift = this.rcvWscale;
+    const field = Math.min(65535, Math.ceil(wnd / 2 ** shift));
+    this.rcvAdvEdge = seqAdd(this.rcvNxt, field * 2 ** shift);
+    return field;
+  }
+
+  // ───────────────────────────── timers ─────────────────────────────
+
+  private arm(slot: number, delayMs: number): void {
+    const at = this.host.clock.now() + delayMs;
+    this.deadlines[slot] = at;
+    if (at < this.timerAt) {
+      this.host.clock.clearTimer(this.timer);
+      this.timerAt = at;
+      this.timer = this.host.clock.setTimer(delayMs, this.onTimer);
+    }
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.released) return;
+    const now = this.host.clock.now();
+    this.enter();
+    for (let slot = 0; slot < 4 && !this.released; slot++) {
+      if (this.deadlines[slot]! <= now) {
+        this.deadlines[slot] = Infinity;
+        this.fire(slot);
+      }
+    }
+    this.leave();
+  };
+
+  private fire(slot: number): void {
+    switch (slot) {
+      case RTX:
+        return this.retransmitTimeout();
+      case PERSIST:
+        return this.persistTimeout();
+      case DELACK:
+        if (this.ackPending > 0) this.ackNow = true;
+        return;
+      case LINGER:
+        // TIME-WAIT's 2×MSL, or FIN-WAIT-2's idle limit.
+        if (this.state.name === 'Time_wait' || this.state.name === 'Fin_wait_2') {
+          this.tick({ kind: 'Timeout' });
+          this.finish();
+        }
+        return;
+    }
+  }
+
+  /** RFC 6298 §5.4–5.6, R2 of §3.8.3. */
+  private retransmitTimeout(): void {
+    if (this.sndUna === this.sndMax) return;
+    const synPhase = this.sndUna === this.iss;
+    const limit = synPhase ? this.host.config.maxSynRetries : this.host.config.maxRetries;
+    if (++this.retries > limit) {
+      this.host.stats.retransmitTimeouts++;
+      this.tick({ kind: 'Timeout' });
+      this.abandon('timeout');
+      return;
+    }
+    this.host.stats.rtoExpiries++;
+    this.rto.backoff();
+    this.rttStart = undefined;
+    this.arm(RTX, this.rto.rto);
+    if (synPhase) {
+      this.retransmitFirst();
+      return;
+    }
+    // RFC 5681 §3.1 eq. (4) and loss window; then go back to SND.UNA.
+    this.ssthresh = Math.max(Math.floor(this.flightSize() / 2), 2 * this.sndMss);
+    this.cwnd = this.sndMss;
+    this.inRecovery = false;
+    this.dupAcks = 0;
+    this.recover = this.sndMax;
+    this.sndNxt = this.sndUna;
+    this.retransmitFirst();
+  }
+
+  /** Zero-window probe (MUST-35/36), or a forced send when SWS avoidance held back a small window. */
+  private persistTimeout(): void {
+    const inFlight = seqDiff(this.sndNxt, this.sndUna);
+    const unsent = seqDiff(this.dataEnd(), this.sndNxt);
+    if (inFlight > 0 || unsent <= 0) return;
+    const usable = Math.min(this.sndWnd, this.cwnd);
+    if (usable > 0) {
+      const len = Math.min(usable, unsent, this.sndMss);
+      this.sendData(this.sndNxt, len, this.finQueued && len === unsent);
+    } else {
+      // <SEQ=SND.UNA−1>: outside the peer's window, so it must answer with an ACK carrying its
+      // current window, and it consumes no sequence space (what Linux sends).
+      this.host.stats.windowProbes++;
+      this.host.transmit(this, this.segment(ACK, seqAdd(this.sndUna, -1), EMPTY));
+      this.ackSent();
+    }
+    this.persistBackoff++;
+    this.arm(PERSIST, Math.min(this.host.config.maxRto, this.rto.rto * 2 ** this.persistBackoff));
+  }
+
+  // ───────────────────────────── bookkeeping ─────────────────────────────
+
+  private tick(action: Action): State {
+    const from = this.state;
+    const to = transition(from, action);
+    this.state = to;
+    this.host.traceTick(this, from, action, to);
+    return to;
+  }
+
+  /** Normal end: LAST-ACK acknowledged, or TIME-WAIT / FIN-WAIT-2 timed out. */
+  private finish(): void {
+    this.user?.finished();
+    this.releaseAll();
+  }
+
+  /** Reset or abort: flush the queues, cancel the timers, tell the application (§3.10.7.4; mirage #107). */
+  private abandon(reason: ResetReason | undefined): void {
+    this.sendBuf.clear();
+    this.reasm.clear();
+    if (reason) this.user?.reset(reason);
+    this.releaseAll();
+  }
+
+  private releaseAll(): void {
+    if (this.released) return;
+    this.released = true;
+    this.host.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.deadlines.fill(Infinity);
+    this.host.release(this);
+    const waiters = this.writeWaiters.concat(this.closeWaiters);
+    this.writeWaiters = [];
+    this.closeWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private wakeWriters(): void {
+    if (this.writeWaiters.length === 0 || this.sendBuf.length > this.host.config.sendBuffer) return;
+    const waiters = this.writeWaiters;
+    this.writeWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private enter(): void {
+    this.depth++;
+  }
+
+  /**
+   * Leaving the outermost call: run the application calls queued meanwhile (each as its own
+   * call, so a reply written in a 'data' handler carries the pending ACK), send what is due,
+   * then report a completed handshake.
+   */
+  private leave(): void {
+    if (this.depth > 1) {
+      this.depth--;
+      return;
+    }
+    for (let round = 0; round < 1000; round++) {
+      this.depth = 0;
+      for (let i = 0; i < 10_000 && this.deferred.length > 0; i++) this.deferred.shift()!();
+      if (this.released) break;
+      this.depth = 1;
+      this.output();
+      if (this.ackNow) this.sendAck();
+      else if (this.ackPending > 0 && this.deadlines[DELACK] === Infinity) this.arm(DELACK, this.host.config.delayedAckMs);
+      this.reschedule();
+      this.depth = 0;
+      if (this.deferred.length === 0) break;
+    }
+    this.depth = 0;
+    if (this.notifyEstablished && !this.released) {
+      this.notifyEstablished = false;
+      this.host.established(this);
+    }
+  }
+
+  /** Re-arms the clock timer for the earliest deadline when an earlier one was cleared. */
+  private reschedule(): void {
+    const next = Math.min(this.deadlines[0]!, this.deadlines[1]!, this.deadlines[2]!, this.deadlines[3]!);
+    if (next === Infinity || next >= this.timerAt) return;
+    this.host.clock.clearTimer(this.timer);
+    this.timerAt = next;
+    this.timer = this.host.clock.setTimer(next - this.host.clock.now(), this.onTimer);
+  }
+}
