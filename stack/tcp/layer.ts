@@ -240,7 +240,7 @@ export class TcpLayer implements TcbHost, ListenerHost {
     l.acceptQueue.length = 0;
   }
 
-  private handToApp(l: Listener, sock: TcpSocket): void | Promise<void> {
+  private handToApp(l: Listener, sock: TcpSocket): unknown {
     try {
       return l.onConnection(sock);
     } catch (err) {

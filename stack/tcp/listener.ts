@@ -8,7 +8,7 @@ import type { TcpSocket } from './socket.js';
  * that end() finished — which is how mirage's `pushf (fst newconn) >>= fun () -> Rx.input …`
  * ordering is modelled with a Node stream (see bugs.ts).
  */
-export type ConnectionHandler = (sock: TcpSocket) => void | Promise<void>;
+export type ConnectionHandler = (sock: TcpSocket) => unknown;
 
 export interface ListenerHost {
   drainAccepted(l: Listener): void;

@@ -327,24 +327,29 @@ export class Tcb {
   }
 
   /** §3.10.7.4, for SYN-RECEIVED and every later state. */
-  private synchronizedArrives(seg: TcpRepr): void {
+  private synchronizedArrives(arrived: TcpRepr): void {
+    let seg = arrived;
+    const s0 = this.state.name;
+    if (s0 === 'Syn_rcvd' && seg.flags & SYN && seg.seq === this.irs) {
+      if (!(seg.flags & ACK)) {
+        // A retransmitted SYN means our SYN,ACK was lost: resend it (as Linux does) rather than
+        // only ACK, which a peer in SYN-SENT would drop.
+        if (!this.synHandedOff) {
+          this.host.stats.retransmits++;
+          this.rttStart = undefined;
+          this.host.transmit(this, this.synSegment());
+          this.ackSent();
+        }
+        return;
+      }
+      // Simultaneous open (RFC 9293 Figure 8): the peer's SYN,ACK repeats the SYN we hold;
+      // what is new is its ACK of ours.
+      seg = { ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~SYN };
+    }
     const f = seg.flags;
     const syn = (f & SYN) !== 0;
     let fin = (f & FIN) !== 0;
     let payload = seg.payload;
-    const s0 = this.state.name;
-
-    // A retransmitted SYN means our SYN,ACK was lost: resend it (Linux does the same) rather
-    // than only ACK, which a peer in SYN-SENT would drop.
-    if (s0 === 'Syn_rcvd' && syn && !(f & ACK) && seg.seq === this.irs) {
-      if (!this.synHandedOff) {
-        this.host.stats.retransmits++;
-        this.rttStart = undefined;
-        this.host.transmit(this, this.synSegment());
-        this.ackSent();
-      }
-      return;
-    }
 
     // First: sequence number acceptability (Table 6).
     const segLen = payload.length + (syn ? 1 : 0) + (fin ? 1 : 0);
