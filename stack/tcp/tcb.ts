@@ -690,12 +690,18 @@ export class Tcb {
     this.leave();
   }
 
-  /** The application read from its buffer: reopen the window if that is worth a segment (compare mirage #340). */
+  /**
+   * The application read from its buffer. If the advertised window had become too small for
+   * the sender to use (below min(buffer/2, MSS), where sender-side SWS avoidance stops it),
+   * announce the reopened window at once instead of waiting for its probe (compare mirage #340,
+   * where no update was ever sent). Larger windows are refreshed by the ACKs that data draws.
+   */
   readDrained(): void {
     if (this.depth > 0 || this.released) return;
     const s = this.state.name;
     if (s !== 'Established' && s !== 'Fin_wait_1' && s !== 'Fin_wait_2') return;
-    if (seqGt(this.nextRcvEdge(), this.rcvAdvEdge)) {
+    const cfg = this.host.config;
+    if (this.rcvWnd() < Math.min(cfg.receiveBuffer >>> 1, cfg.mss) && seqGt(this.nextRcvEdge(), this.rcvAdvEdge)) {
       this.enter();
       this.ackNow = true;
       this.leave();
