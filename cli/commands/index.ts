@@ -1,4 +1,7 @@
 import type { Command } from '../command.js';
+import { runCommand } from './run.js';
+import { reproduceCommand } from './reproduce.js';
+import { listCommand } from './list.js';
 
 /** Every subcommand, in the order `fuzz --help` lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [runCommand, reproduceCommand, listCommand];

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { durationFlag, intFlag } from '../args.js';
 import { parseIpv4 } from '../../stack/addr.js';
 import { randomSeed } from '../../stack/rng.js';
-import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
+import { BugProfileError, validateBugs } from '../../stack/tcp/bugs.js';
 import { FaultSpecError, parseFaultSpec, type FaultSpec } from '../../stack/link/faults.js';
 import { parsePayload, PayloadError, type PayloadSource } from '../../fuzzers/payload.js';
 import { resolveBuiltin, TargetError } from '../../targets/registry.js';
@@ -67,15 +67,6 @@ export interface RunSettings {
 
 const str = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : String(v));
 
-export function validateBugs(names: string[]): string[] {
-  for (const n of names) {
-    if (!BUG_PROFILES.some((b) => b.name === n)) {
-      throw new UsageError(`unknown bug profile '${n}' (known: ${BUG_PROFILES.map((b) => b.name).join(', ')}; fuzz list shows them)`);
-    }
-  }
-  return names;
-}
-
 /** A timestamped run folder name, e.g. runs/2026-11-26T17-40-12. */
 export function defaultOutDir(now = new Date()): string {
   return `runs/${now.toISOString().slice(0, 19).replace(/:/g, '-')}`;
@@ -110,7 +101,13 @@ export function resolveRunConfig(s: RunSettings, opts: { privileged: boolean }):
     if (e instanceof TargetError) throw new UsageError(e.message);
     throw e;
   }
-  const bugs = validateBugs(s.bugs ?? []);
+  const bugs = s.bugs ?? [];
+  try {
+    validateBugs(bugs);
+  } catch (e) {
+    if (e instanceof BugProfileError) throw new UsageError(`${e.message} (fuzz list shows the bug profiles)`);
+    throw e;
+  }
   const jobs = intFlag('jobs', str(s.jobs), 128, 1, 1_000_000);
   const concurrency = intFlag('concurrency', str(s.concurrency), 128, 1, 100_000);
   const timeoutMs = durationFlag('timeout', str(s.timeout), 10_000, 10);

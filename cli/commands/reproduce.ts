@@ -1,0 +1,30 @@
+import type { Command } from '../command.js';
+import { parseFlags } from '../args.js';
+import { UsageError } from '../errors.js';
+import { caseSettings, checkExpectations, loadCase } from '../cases.js';
+import { prepareAndExecute } from './run.js';
+import { formatRunSummary } from '../run/summary.js';
+
+export const reproduceCommand: Command = {
+  name: 'reproduce',
+  summary: 'run a saved bug case and check its expected findings',
+  usage: `usage: fuzz reproduce CASE [--link tap|sim] [--out DIR] [--log-level L]
+
+Runs the case (cases/NAME.json: target, bug profile, jobs, seed, expected findings) and says
+whether every expectation held (exit 0) or not (exit 1, each failed expectation listed).
+--link overrides the case's link (sim by default: deterministic, no privileges).`,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { link: { type: 'string' }, out: { type: 'string' }, 'log-level': { type: 'string' } });
+    if (positionals.length !== 1) throw new UsageError('fuzz reproduce takes exactly one CASE (fuzz list shows them)');
+    const c = loadCase(positionals[0]!);
+    const result = await prepareAndExecute(caseSettings(c, { link: values.link, out: values.out }), values['log-level']);
+    process.stdout.write(formatRunSummary(result, { color: Boolean(process.stdout.isTTY) }) + '\n\n');
+    const fails = checkExpectations(c.expect, result.verdict.tally);
+    if (fails.length === 0) {
+      process.stdout.write(`case ${c.name}: reproduced — every expectation held\n`);
+      return 0;
+    }
+    process.stdout.write(`case ${c.name}: NOT reproduced —\n${fails.map((f) => `  ${f}`).join('\n')}\n`);
+    return 1;
+  },
+};

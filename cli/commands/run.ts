@@ -1,0 +1,134 @@
+import type { Command } from '../command.js';
+import { parseFlags } from '../args.js';
+import { UsageError } from '../errors.js';
+import { resolveRunConfig, type RunConfig, type RunSettings } from '../run/config.js';
+import { executeRun } from '../run/execute.js';
+import { formatRunSummary } from '../run/summary.js';
+import { createLogger } from '../../stack/log.js';
+import { enterLabNamespace, LabError, labPrivilegeProblem } from '../../stack/link/lab.js';
+
+export const RUN_USAGE = `usage: fuzz run [--target builtin:goodbye] [--bug NAME]... [-n JOBS] [-c CONCURRENCY]
+                [--timeout MS] [--seed S] [--link tap|sim] [--faults SPEC] [--out DIR] [options]
+
+Opens JOBS netcat-like connections (CONCURRENCY at a time) to the target, records every frame
+to run.pcap, reads the peers' socket states at the end, analyses the capture and prints one
+verdict. Exit 0 clean, 1 findings, 2 usage or environment error.
+
+  --target T          builtin:goodbye (default), builtin:echo, builtin:discard  (fuzz list)
+  --bug NAME          switch on a historic bug profile in the target's stack (repeatable)
+  -n, --jobs N        number of jobs (default 128)
+  -c, --concurrency C jobs at once (default 128)
+  --timeout MS        per-job bound, e.g. 10s (default 10000 ms)
+  --connect-timeout MS  connect bound (default min(timeout, 5 s))
+  --deadline MS       no job starts after this (default 15 min)
+  --seed S            seed for everything random (printed; replays the run)
+  --link tap|sim      tap: kernel sockets over a TAP device in a private network namespace
+                      (needs root; the default when privileged); sim: our client stack on a
+                      virtual-clock wire, no privileges, deterministic
+  --netns NAME        with tap: use (or create, then remove) the named namespace NAME
+  --faults SPEC       inject faults on the target's link, e.g.
+                      drop=5%,dup=1%,reorder=2%,corrupt=0.1%,delay=20ms±5ms,rate=2000pps
+  --payload P         what each job sends: text with \\n escapes, @FILE, or gen:N bytes
+  --no-half-close     do not shutdown(SHUT_WR) after sending (nc without -N)
+  --out DIR           where run.pcap, report.json, junit.xml, report.html and trace.log go
+                      (default runs/<timestamp>)
+  --hang MS, --slow-handshake MS, --storm N   analysis thresholds
+  --kernel-ip A, --stack-ip A   lab addresses (default 10.77.0.1 and 10.77.0.2)
+  --json              print report.json to stdout instead of the summary
+  --log-level L       pino level (default info; debug prints the TCP transition trace)`;
+
+export const RUN_FLAGS = {
+  target: { type: 'string' },
+  bug: { type: 'string', multiple: true },
+  jobs: { type: 'string', short: 'n' },
+  concurrency: { type: 'string', short: 'c' },
+  timeout: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  deadline: { type: 'string' },
+  seed: { type: 'string' },
+  link: { type: 'string' },
+  netns: { type: 'string' },
+  faults: { type: 'string' },
+  payload: { type: 'string' },
+  'no-half-close': { type: 'boolean' },
+  out: { type: 'string' },
+  hang: { type: 'string' },
+  'slow-handshake': { type: 'string' },
+  storm: { type: 'string' },
+  'kernel-ip': { type: 'string' },
+  'stack-ip': { type: 'string' },
+  json: { type: 'boolean' },
+  'log-level': { type: 'string' },
+} as const;
+
+type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>['values'];
+
+/** Flag values → settings (names as the config knows them). */
+export function settingsFromFlags(v: RunFlagValues): RunSettings {
+  return {
+    target: v.target,
+    bugs: v.bug,
+    jobs: v.jobs,
+    concurrency: v.concurrency,
+    timeout: v.timeout,
+    connectTimeout: v['connect-timeout'],
+    deadline: v.deadline,
+    seed: v.seed,
+    link: v.link,
+    netns: v.netns,
+    faults: v.faults,
+    payload: v.payload,
+    halfClose: v['no-half-close'] ? false : undefined,
+    out: v.out,
+    hang: v.hang,
+    slowHandshake: v['slow-handshake'],
+    storm: v.storm,
+    kernelIp: v['kernel-ip'],
+    stackIp: v['stack-ip'],
+  };
+}
+
+/**
+ * Env var through which the parent hands the child (re-executed inside the lab namespace) the
+ * values it resolved, so both agree on the output folder and the random seed.
+ */
+const RESOLVED_ENV = 'TCPFUZZ_RUN_RESOLVED';
+
+/**
+ * Validates settings, enters the lab when the link is tap (re-executing this command inside a
+ * namespace; the parent never returns from that), and executes the run. Shared by `run` and
+ * `reproduce`, so a case runs exactly as the same flags would.
+ */
+export async function prepareAndExecute(settings: RunSettings, logLevel: string | undefined) {
+  const inherited = process.env[RESOLVED_ENV];
+  if (inherited) Object.assign(settings, JSON.parse(inherited) as Partial<RunSettings>);
+  const privilegeProblem = labPrivilegeProblem({ ...(settings.netns ? { netns: settings.netns } : {}) });
+  const cfg: RunConfig = resolveRunConfig(settings, { privileged: privilegeProblem === undefined });
+  const log = createLogger(logLevel);
+  if (cfg.link === 'tap') {
+    if (privilegeProblem) throw new UsageError(privilegeProblem);
+    process.env[RESOLVED_ENV] = JSON.stringify({ out: cfg.outDir, seed: cfg.seed, link: 'tap' });
+    try {
+      await enterLabNamespace(cfg.netns !== undefined ? { netns: cfg.netns } : {});
+    } catch (e) {
+      if (e instanceof LabError) throw new UsageError(e.message);
+      throw e;
+    }
+  } else if (cfg.linkDefaulted) {
+    log.info('not privileged for the TAP lab; using --link sim (our own client stack on a virtual-clock wire)');
+  }
+  return executeRun(cfg, log);
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run netcat-like jobs against a target, capture, analyse, judge',
+  usage: RUN_USAGE,
+  async run(argv) {
+    const { values } = parseFlags(argv, RUN_FLAGS, false);
+    const result = await prepareAndExecute(settingsFromFlags(values), values['log-level']);
+    if (values.json) process.stdout.write(JSON.stringify(result.report, null, 2) + '\n');
+    else process.stdout.write(formatRunSummary(result, { color: Boolean(process.stdout.isTTY) }) + '\n');
+    return result.verdict.exitCode;
+  },
+};

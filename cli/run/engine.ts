@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import type { RunConfig } from './config.js';
+import type { RawRun } from './raw-run.js';
+import { histogram } from './raw-run.js';
+import { linuxStateName } from './peer-states.js';
+import { LineFile } from './line-file.js';
+import { runJobs } from './jobs.js';
+import type { Logger } from '../../stack/log.js';
+import type { Clock } from '../../stack/clock.js';
+import type { Link } from '../../stack/link/link.js';
+import type { Stack } from '../../stack/stack.js';
+import type { TransitionRecord } from '../../stack/tcp/trace.js';
+import { FaultyLink } from '../../stack/link/faults.js';
+import { RecordingLink } from '../../stack/link/recorder.js';
+import { PcapWriter } from '../../stack/pcap/writer.js';
+import { Rng } from '../../stack/rng.js';
+import type { Dialer } from '../../fuzzers/netcat/job.js';
+
+/** What both engines share while a run is on. */
+export interface EngineContext {
+  log: Logger;
+  signal: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The files of a run, opened before the target starts so nothing is lost. */
+export class RunFiles {
+  readonly pcapPath: string;
+  readonly pcap: PcapWriter;
+  readonly trace: LineFile;
+
+  constructor(outDir: string) {
+    this.pcapPath = join(outDir, 'run.pcap');
+    this.pcap = PcapWriter.open(this.pcapPath);
+    this.trace = new LineFile(join(outDir, 'trace.log'));
+  }
+
+  /** The stack's transition hook: `time conn line`, time in ms since the first frame's clock epoch. */
+  traceHook(clock: Clock, start: number): (r: TransitionRecord) => void {
+    return (r) => this.trace.write(`${((r.timeMs - start) / 1000).toFixed(6)} #${r.conn} ${r.line}`);
+  }
+
+  close(): void {
+    this.pcap.close();
+    this.trace.close();
+  }
+}
+
+/**
+ * The link layering of a run. Frames are recorded where the kernel (or the client stack) sees
+ * them, and faults sit between that capture point and the target stack, as a lossy wire would:
+ * target stack ⇄ FaultyLink ⇄ RecordingLink ⇄ TAP (or sim wire end).
+ */
+export function wrapTargetLink(cfg: RunConfig, capturePoint: Link, files: RunFiles): { link: Link; faults: FaultyLink | undefined } {
+  const recorded = new RecordingLink(capturePoint, files.pcap);
+  if (!cfg.faults) return { link: recorded, faults: undefined };
+  const faults = new FaultyLink(recorded, cfg.faults, new Rng(cfg.seed).fork());
+  return { link: faults, faults };
+}
+
+/** Runs the jobs against a served target and collects what both engines report. */
+export async function driveJobs(
+  cfg: RunConfig,
+  ctx: EngineContext,
+  parts: {
+    dialer: Dialer;
+    target: Stack;
+    files: RunFiles;
+    faults: FaultyLink | undefined;
+    /** Waits for the jobs while keeping the engine turning (the sim driver, or plain await). */
+    drive: <T>(p: Promise<T>) => Promise<T>;
+    /** Peer socket states at the end, keyed `ip:port` of the client side. */
+    peerSockets: () => Promise<Map<string, string>>;
+    peerSocketSource: string;
+    link: 'tap' | 'sim';
+  },
+): Promise<RawRun> {
+  const startedAt = parts.dialer.clock.now();
+  const jobs = await parts.drive(runJobs(cfg, parts.dialer, { signal: ctx.signal, ...(ctx.onProgress ? { onDone: ctx.onProgress } : {}) }));
+  const peerSockets = await parts.peerSockets();
+  const stackStates = histogram(parts.target.tcp.connections().map((t) => linuxStateName(t.state.name)));
+  const endedAt = parts.dialer.clock.now();
+  for (const s of jobs.kept) s.destroy();
+  return {
+    link: parts.link,
+    jobs: jobs.results,
+    notStarted: jobs.notStarted,
+    interrupted: ctx.signal.aborted,
+    peerSockets,
+    peerSocketSource: parts.peerSocketSource,
+    pcapPath: parts.files.pcapPath,
+    pcapFrames: parts.files.pcap.frames,
+    tracePath: parts.files.trace.path,
+    traceLines: parts.files.trace.lines,
+    faultStats: parts.faults ? { ...parts.faults.stats } : undefined,
+    startedAt,
+    endedAt,
+    stackStates,
+  };
+}

@@ -1,0 +1,38 @@
+import type { RunResult } from './execute.js';
+import { formatSummary } from '../../reports/summary.js';
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function counts(h: Record<string, number>): string {
+  const parts = Object.entries(h)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${n} ${k}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+/**
+ * The terminal summary of a run: what ran, how the jobs ended, what the peers' sockets and our
+ * stack hold at the end, then the capture analysis' own summary (findings with the
+ * tcpdump/tshark filter that shows each), then where the files are.
+ */
+export function formatRunSummary(r: RunResult, opts: { color: boolean }): string {
+  const { cfg, raw, verdict } = r;
+  const bug = cfg.bugs.length > 0 ? ` with bug ${cfg.bugs.join(', ')}` : '';
+  const faults = cfg.faultsText ? `, faults ${cfg.faultsText}` : '';
+  const lines = [
+    `fuzz run: ${cfg.target}${bug}: ${plural(raw.jobs.length, 'job')} (${cfg.concurrency} at once) over ${raw.link}, seed ${cfg.seed}${faults}`,
+  ];
+  if (raw.interrupted || raw.notStarted > 0) {
+    lines.push(`PARTIAL RUN: ${raw.interrupted ? 'interrupted; ' : ''}${raw.notStarted} of ${cfg.jobs} jobs never started`);
+  }
+  lines.push(`jobs ended: ${counts(verdict.tally.jobOutcomes)}`);
+  lines.push(`peer sockets at the end: ${counts(verdict.tally.clientStates)}  (${raw.peerSocketSource})`);
+  lines.push(`target stack connections at the end: ${counts(raw.stackStates)}`);
+  if (raw.faultStats) lines.push(`injected faults: ${counts(raw.faultStats)}  (retransmissions these cause are expected, not findings by themselves)`);
+  for (const f of verdict.runFindings) lines.push(`RUN FINDING ${f.kind}: ${f.title}`, `  ${f.explanation}`);
+  lines.push('', formatSummary(r.report, opts), '');
+  lines.push(`files: ${Object.values(r.files).join('  ')}`);
+  lines.push(`replay: ${r.report.run?.['command'] as string}`);
+  return lines.join('\n');
+}
