@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { runCommand } from './run.js';
 import { reproduceCommand } from './reproduce.js';
 import { listCommand } from './list.js';
+import { serveCommand } from './serve.js';
 
 /** Every subcommand, in the order `fuzz --help` lists them. */
-export const commands: Command[] = [runCommand, reproduceCommand, listCommand];
+export const commands: Command[] = [runCommand, reproduceCommand, serveCommand, listCommand];

@@ -67,6 +67,38 @@ export interface RunSettings {
 
 const str = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : String(v));
 
+/** The built-in service a `--target` names, or a UsageError listing the known ones. */
+export function resolveTarget(target: string): BuiltinService {
+  try {
+    return resolveBuiltin(target);
+  } catch (e) {
+    if (e instanceof TargetError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Bug profile names, checked; a UsageError names the unknown one. */
+export function checkBugs(names: string[]): string[] {
+  try {
+    validateBugs(names);
+  } catch (e) {
+    if (e instanceof BugProfileError) throw new UsageError(`${e.message} (fuzz list shows the bug profiles)`);
+    throw e;
+  }
+  return names;
+}
+
+/** A `--faults` spec, parsed; a UsageError quotes the problem. */
+export function parseFaultsFlag(text: string | undefined): FaultSpec | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseFaultSpec(text);
+  } catch (e) {
+    if (e instanceof FaultSpecError) throw new UsageError(`--faults: ${e.message}`);
+    throw e;
+  }
+}
+
 /** A timestamped run folder name, e.g. runs/2026-11-26T17-40-12. */
 export function defaultOutDir(now = new Date()): string {
   return `runs/${now.toISOString().slice(0, 19).replace(/:/g, '-')}`;
@@ -93,21 +125,9 @@ export function checkWritableDir(dir: string): void {
 }
 
 export function resolveRunConfig(s: RunSettings, opts: { privileged: boolean }): RunConfig {
-  let service: BuiltinService;
   const target = s.target ?? 'builtin:goodbye';
-  try {
-    service = resolveBuiltin(target);
-  } catch (e) {
-    if (e instanceof TargetError) throw new UsageError(e.message);
-    throw e;
-  }
-  const bugs = s.bugs ?? [];
-  try {
-    validateBugs(bugs);
-  } catch (e) {
-    if (e instanceof BugProfileError) throw new UsageError(`${e.message} (fuzz list shows the bug profiles)`);
-    throw e;
-  }
+  const service = resolveTarget(target);
+  const bugs = checkBugs(s.bugs ?? []);
   const jobs = intFlag('jobs', str(s.jobs), 128, 1, 1_000_000);
   const concurrency = intFlag('concurrency', str(s.concurrency), 128, 1, 100_000);
   const timeoutMs = durationFlag('timeout', str(s.timeout), 10_000, 10);
@@ -121,15 +141,7 @@ export function resolveRunConfig(s: RunSettings, opts: { privileged: boolean }):
   else if (s.link === 'tap' || s.link === 'sim') link = s.link;
   else throw new UsageError(`--link must be tap or sim, got '${s.link}'`);
 
-  let faults: FaultSpec | undefined;
-  if (s.faults !== undefined) {
-    try {
-      faults = parseFaultSpec(s.faults);
-    } catch (e) {
-      if (e instanceof FaultSpecError) throw new UsageError(`--faults: ${e.message}`);
-      throw e;
-    }
-  }
+  const faults = parseFaultsFlag(s.faults);
 
   const payloadText = s.payload ?? service.defaultPayload;
   let payload: PayloadSource;

@@ -22,7 +22,7 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
   const clock = new VirtualClock(SIM_EPOCH_MS);
   const files = new RunFiles(cfg.outDir);
   const [clientEnd, targetEnd] = createSimWire(clock, { latencyMs: 0.05 });
-  const { link, faults } = wrapTargetLink(cfg, targetEnd, files);
+  const { link, faults } = wrapTargetLink(targetEnd, files.pcap, { spec: cfg.faults, seed: cfg.seed });
   const kernelIp = parseIpv4(cfg.kernelIp)!;
   const stackIp = parseIpv4(cfg.stackIp)!;
   const target = new Stack({

@@ -24,7 +24,7 @@ export async function runOnTap(cfg: RunConfig, ctx: EngineContext): Promise<RawR
   });
   const files = new RunFiles(cfg.outDir);
   const start = clock.now();
-  const { link, faults } = wrapTargetLink(cfg, lab.link, files);
+  const { link, faults } = wrapTargetLink(lab.link, files.pcap, { spec: cfg.faults, seed: cfg.seed });
   const target = new Stack({
     link,
     mac: lab.stackMac,

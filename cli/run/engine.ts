@@ -10,7 +10,7 @@ import type { Clock } from '../../stack/clock.js';
 import type { Link } from '../../stack/link/link.js';
 import type { Stack } from '../../stack/stack.js';
 import type { TransitionRecord } from '../../stack/tcp/trace.js';
-import { FaultyLink } from '../../stack/link/faults.js';
+import { FaultyLink, type FaultSpec } from '../../stack/link/faults.js';
 import { RecordingLink } from '../../stack/link/recorder.js';
 import { PcapWriter } from '../../stack/pcap/writer.js';
 import { Rng } from '../../stack/rng.js';
@@ -51,11 +51,11 @@ export class RunFiles {
  * them, and faults sit between that capture point and the target stack, as a lossy wire would:
  * target stack ⇄ FaultyLink ⇄ RecordingLink ⇄ TAP (or sim wire end).
  */
-export function wrapTargetLink(cfg: RunConfig, capturePoint: Link, files: RunFiles): { link: Link; faults: FaultyLink | undefined } {
-  const recorded = new RecordingLink(capturePoint, files.pcap);
-  if (!cfg.faults) return { link: recorded, faults: undefined };
-  const faults = new FaultyLink(recorded, cfg.faults, new Rng(cfg.seed).fork());
-  return { link: faults, faults };
+export function wrapTargetLink(capturePoint: Link, pcap: PcapWriter, faults: { spec: FaultSpec | undefined; seed: number }): { link: Link; faults: FaultyLink | undefined } {
+  const recorded = new RecordingLink(capturePoint, pcap);
+  if (!faults.spec) return { link: recorded, faults: undefined };
+  const injector = new FaultyLink(recorded, faults.spec, new Rng(faults.seed).fork());
+  return { link: injector, faults: injector };
 }
 
 /** Runs the jobs against a served target and collects what both engines report. */
