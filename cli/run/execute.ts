@@ -6,6 +6,7 @@ import { judgeRun, runSection, type RunVerdict } from './verdict.js';
 import type { RawRun } from './raw-run.js';
 import { ProgressBar } from '../progress.js';
 import type { Logger } from '../../stack/log.js';
+import { parseIpv4 } from '../../stack/addr.js';
 import { analyzeCapture } from '../../reports/analyzer.js';
 import type { AnalysisReport } from '../../reports/report.js';
 import { writeReportFiles } from '../../reports/write.js';
@@ -40,7 +41,7 @@ export async function executeRun(cfg: RunConfig, log: Logger): Promise<RunResult
     const raw = cfg.link === 'tap' ? await runOnTap(cfg, ctx) : await runOnSim(cfg, ctx);
     bar.done();
     const report = await analyzeCapture(raw.pcapPath, {
-      server: { ip: cfg.stackIp, port: cfg.service.port },
+      server: { ip: parseIpv4(cfg.stackIp)!, port: cfg.service.port },
       thresholds: { hang_ms: cfg.hangMs, slow_handshake_ms: cfg.slowHandshakeMs, storm_count: cfg.stormCount },
       partial: true,
     });
