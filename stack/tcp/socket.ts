@@ -78,8 +78,19 @@ export class TcpSocket extends Duplex {
     this.tcb.close(() => cb());
   }
 
+  /**
+   * Every consumption goes through read() (flowing mode calls it too); _read is no signal,
+   * since Node calls it only once between two pushes. Once the reader has taken bytes, the
+   * connection looks at whether its window should be reopened.
+   */
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null && this.tcb.windowNeedsUpdate()) queueMicrotask(() => this.tcb.readDrained());
+    return chunk;
+  }
+
   override _read(): void {
-    this.tcb.readDrained();
+    // Bytes are pushed as segments arrive; flow control is the TCP window.
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {

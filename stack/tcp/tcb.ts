@@ -700,12 +700,17 @@ export class Tcb {
     if (this.depth > 0 || this.released) return;
     const s = this.state.name;
     if (s !== 'Established' && s !== 'Fin_wait_1' && s !== 'Fin_wait_2') return;
-    const cfg = this.host.config;
-    if (this.rcvWnd() < Math.min(cfg.receiveBuffer >>> 1, cfg.mss) && seqGt(this.nextRcvEdge(), this.rcvAdvEdge)) {
+    if (this.windowNeedsUpdate() && seqGt(this.nextRcvEdge(), this.rcvAdvEdge)) {
       this.enter();
       this.ackNow = true;
       this.leave();
     }
+  }
+
+  /** The advertised window is too small for the sender to use (see readDrained). */
+  windowNeedsUpdate(): boolean {
+    const cfg = this.host.config;
+    return this.rcvWnd() < Math.min(cfg.receiveBuffer >>> 1, cfg.mss);
   }
 
   // ───────────────────────────── output ─────────────────────────────
