@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { durationFlag, intFlag } from '../args.js';
 import { parseIpv4 } from '../../stack/addr.js';
@@ -104,14 +104,18 @@ export function defaultOutDir(now = new Date()): string {
   return `runs/${now.toISOString().slice(0, 19).replace(/:/g, '-')}`;
 }
 
-/** Fails unless `dir` exists writable, or could be created (its nearest existing parent is writable). */
+/**
+ * Fails unless `dir` exists and is writable, or could be created (its nearest existing parent
+ * is). Probes by creating and removing a temporary folder, since permission bits say nothing
+ * for root or on read-only mounts.
+ */
 export function checkWritableDir(dir: string): void {
   let p = resolve(dir);
   for (let i = 0; i < 64; i++) {
     if (existsSync(p)) {
       if (!statSync(p).isDirectory()) throw new UsageError(`--out ${dir}: ${p} is not a directory`);
       try {
-        accessSync(p, constants.W_OK);
+        rmdirSync(mkdtempSync(join(p, '.tcpfuzz-probe-')));
       } catch {
         throw new UsageError(`--out ${dir}: ${p} is not writable`);
       }
