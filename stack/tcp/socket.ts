@@ -45,6 +45,7 @@ export class TcpSocket extends Duplex {
         this.push(null);
       },
       reset: (reason: ResetReason) => {
+        if (this.tcbDone) return;
         this.tcbDone = true;
         this.emit('reset', reason);
         this.destroy();

@@ -384,6 +384,8 @@ export class Tcb {
     }
 
     // Second: RST (RFC 5961 §3.2: exact match resets, anything else in the window is challenged).
+    // In TIME-WAIT an RST is ignored (RFC 1337: TIME-WAIT assassination).
+    if (f & RST && this.state.name === 'Time_wait') return;
     if (f & RST) {
       if (seg.seq === this.rcvNxt) this.resetArrived();
       else this.challengeAck();
@@ -670,7 +672,7 @@ export class Tcb {
     this.leave();
   }
 
-  /** ABORT (§3.10.5): RST where the peer has state to lose, then CLOSED. */
+  /** ABORT (§3.10.5): RST (<SEQ=SND.MAX>, see sendAck) where the peer has state to lose, then CLOSED. */
   abort(): void {
     if (this.depth > 0) {
       this.deferred.push(() => this.abort());
@@ -680,7 +682,7 @@ export class Tcb {
     this.enter();
     const s = this.state.name;
     if (s === 'Syn_rcvd' || s === 'Established' || s === 'Fin_wait_1' || s === 'Fin_wait_2' || s === 'Close_wait') {
-      this.host.transmit(this, this.segment(RST, this.sndNxt, EMPTY));
+      this.host.transmit(this, this.segment(RST, this.sndMax, EMPTY));
       this.host.stats.resetsSent++;
       this.tick({ kind: 'Send_rst' });
     } else {
@@ -831,8 +833,14 @@ export class Tcb {
     };
   }
 
+  /**
+   * A segment without data carries SND.MAX, not SND.NXT: after a timeout SND.NXT has gone
+   * back to SND.UNA, and an ACK numbered below what the peer already received would be
+   * unacceptable to it — answered by its own ACK, numbered below what we received, and so on
+   * (BSD's tcp_output uses snd_max for the same reason).
+   */
   private sendAck(): void {
-    this.host.transmit(this, this.segment(ACK, this.sndNxt, EMPTY));
+    this.host.transmit(this, this.segment(ACK, this.sndMax, EMPTY));
     this.ackSent();
   }
 
