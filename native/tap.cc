@@ -88,7 +88,8 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
       int err = errno;
       ::close(fd);
-      Napi::Error::New(env, ErrnoText("TUNSETIFF", err)).ThrowAsJavaScriptException();
+      std::string what = name.empty() ? "TUNSETIFF" : "TUNSETIFF " + name;
+      Napi::Error::New(env, ErrnoText(what.c_str(), err)).ThrowAsJavaScriptException();
       return;
     }
     slab_ = static_cast<uint8_t*>(malloc(kSlabBytes));

@@ -20,7 +20,7 @@ interface Child {
 
 /**
  * Runs `node -e CODE` (an ES module) as its own command, so that `enterLabNamespace` re-executes
- * exactly that command. Killed (SIGKILL, by PID) after the test if still running.
+ * exactly that command. Stopped (SIGTERM, then SIGKILL, by PID) after the test if still running.
  */
 function startChild(t: TestContext, code: string, timeoutMs = 15_000): Child {
   const proc = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,8 +47,13 @@ function startChild(t: TestContext, code: string, timeoutMs = 15_000): Child {
       resolve({ code, signal });
     }),
   );
-  t.after(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  t.after(async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    // SIGTERM first: the parent forwards it and deletes a namespace it created.
+    proc.kill('SIGTERM');
+    const hard = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(hard);
   });
   const line = (re: RegExp, ms = 10_000): Promise<string> => {
     const seen = lines.find((l) => re.test(l));
@@ -139,9 +144,6 @@ test('setupLab inside: lo up, the TAP with 10.77.0.1/24, IPv6 off on it, address
 
 test('named namespace: created, joinable by other tools while the run is on, deleted after SIGTERM; the child dies by the same signal', { skip }, async (t) => {
   const name = `tcpfuzz-lab-${process.pid}`;
-  t.after(async () => {
-    if ((await netnsNames()).includes(name)) await run('ip', ['netns', 'delete', name]);
-  });
   const c = startChild(
     t,
     `import { enterLabNamespace, setupLab } from '${LAB}';
@@ -151,10 +153,24 @@ test('named namespace: created, joinable by other tools while the run is on, del
      console.log('ready ' + lab.netns);
      setInterval(() => {}, 1000);`,
   );
+  // Registered after the child's own clean-up, so it runs once the child is gone.
+  t.after(async () => {
+    if ((await netnsNames()).includes(name)) await run('ip', ['netns', 'delete', name]);
+  });
   assert.equal(await c.line(/^ready/), `ready ${name}`);
   assert.ok((await netnsNames()).includes(name));
   const joined = await run('ip', ['netns', 'exec', name, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'tcpfuzz0']);
   assert.match(joined.stdout, /10\.77\.0\.1\/24/, 'another tool sees the lab through ip netns exec');
+  const second = startChild(
+    t,
+    `import { enterLabNamespace, setupLab } from '${LAB}';
+     import { RealClock } from '${CLOCK}';
+     await enterLabNamespace({ netns: '${name}' });
+     try { setupLab({ clock: new RealClock() }); } catch (e) { console.log(e.name + ': ' + e.message); process.exit(2); }`,
+  );
+  assert.equal((await second.exited).code, 2);
+  assert.deepEqual(second.lines, ['LabError: cannot build the lab: TUNSETIFF tcpfuzz0: Device or resource busy'], 'a second run in the same namespace is told why');
+  assert.ok((await netnsNames()).includes(name), 'the second run did not create the namespace, so it left it alone');
   c.proc.kill('SIGTERM');
   const { signal } = await c.exited;
   assert.equal(signal, 'SIGTERM');

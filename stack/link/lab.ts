@@ -240,7 +240,7 @@ export interface Lab {
  * Builds the lab inside the current namespace: `lo` up, the TAP device, IPv6 off on it (no
  * router solicitations or MLD reports in the capture), the kernel's address on it, link up.
  * Refuses to run in the host's namespace, so a forgotten `enterLabNamespace` cannot put a
- * 10.77.0.0/24 interface on the host.
+ * 10.77.0.0/24 interface on the host. Every failure is a LabError.
  */
 export function setupLab(opts: LabOptions): Lab {
   const kernelIp = opts.kernelIp ?? LAB_KERNEL_IP;
@@ -249,9 +249,10 @@ export function setupLab(opts: LabOptions): Lab {
   const stackMac = opts.stackMac ?? LAB_STACK_MAC;
   checkAddresses(kernelIp, stackIp, prefixLen);
   assertNotHostNamespace();
-  iproute(['link', 'set', 'dev', 'lo', 'up']);
-  const link = TapLink.open({ name: opts.ifname ?? LAB_IFNAME, clock: opts.clock, mtu: opts.mtu, onError: opts.onError });
+  let link: TapLink | undefined;
   try {
+    iproute(['link', 'set', 'dev', 'lo', 'up']);
+    link = TapLink.open({ name: opts.ifname ?? LAB_IFNAME, clock: opts.clock, mtu: opts.mtu, onError: opts.onError });
     const ifname = link.ifname;
     // Before the link goes up: IPv6 would otherwise send DAD, MLD and router solicitations.
     const v6 = `/proc/sys/net/ipv6/conf/${ifname}/disable_ipv6`;
@@ -261,8 +262,9 @@ export function setupLab(opts: LabOptions): Lab {
     const kernelMac = parseMac(linkAddress(ifname));
     if (kernelMac === undefined) throw new Error(`${ifname}: unreadable hardware address`);
     const marker = process.env[LAB_ENV];
+    const tap = link;
     return {
-      link,
+      link: tap,
       ifname,
       kernelIp,
       kernelMac,
@@ -270,11 +272,13 @@ export function setupLab(opts: LabOptions): Lab {
       stackMac,
       prefixLen,
       netns: marker?.startsWith('netns:') ? marker.slice('netns:'.length) : undefined,
-      close: () => link.close(),
+      close: () => tap.close(),
     };
   } catch (e) {
-    link.close();
-    throw e;
+    link?.close();
+    // Whatever fails here is the machine's or the namespace's state (a name in use, no
+    // privilege, a missing tool): the user's to fix, so one line and exit 2.
+    throw new LabError(`cannot build the lab: ${(e as Error).message}`);
   }
 }
 
