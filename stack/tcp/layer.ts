@@ -57,7 +57,7 @@ export class TcpLayer implements TcbHost, ListenerHost {
   private readonly log: Logger;
   private readonly trace: TransitionTrace;
   private readonly isn: IsnGenerator;
-  /** localPort → (remoteIp·65536 + remotePort) → connection. */
+  /** remoteIp → (remotePort·65536 + localPort) → connection (few peers, many ports). */
   private readonly conns = new Map<number, Map<number, Tcb>>();
   private readonly listeners = new Map<number, Listener>();
   /**
@@ -293,11 +293,11 @@ export class TcpLayer implements TcbHost, ListenerHost {
   }
 
   release(tcb: Tcb): void {
-    const m = this.conns.get(tcb.localPort);
-    const key = tcb.remoteIp * 65536 + tcb.remotePort;
+    const m = this.conns.get(tcb.remoteIp);
+    const key = tcb.remotePort * 65536 + tcb.localPort;
     if (m?.get(key) === tcb) {
       m.delete(key);
-      if (m.size === 0) this.conns.delete(tcb.localPort);
+      if (m.size === 0) this.conns.delete(tcb.remoteIp);
       this.liveCount--;
     }
     const owner = this.owners.get(tcb);
@@ -314,7 +314,7 @@ export class TcpLayer implements TcbHost, ListenerHost {
   // ───────────────────────────── tables ─────────────────────────────
 
   private lookup(remoteIp: Ipv4, remotePort: number, localPort: number): Tcb | undefined {
-    return this.conns.get(localPort)?.get(remoteIp * 65536 + remotePort);
+    return this.conns.get(remoteIp)?.get(remotePort * 65536 + localPort);
   }
 
   private newTcb(remoteIp: Ipv4, remotePort: number, localPort: number, passive: boolean): Tcb {
@@ -328,9 +328,9 @@ export class TcpLayer implements TcbHost, ListenerHost {
       iss: this.isn.next(localIp, localPort, remoteIp, remotePort),
       passive,
     });
-    let m = this.conns.get(localPort);
-    if (!m) this.conns.set(localPort, (m = new Map()));
-    m.set(remoteIp * 65536 + remotePort, tcb);
+    let m = this.conns.get(remoteIp);
+    if (!m) this.conns.set(remoteIp, (m = new Map()));
+    m.set(remotePort * 65536 + localPort, tcb);
     this.liveCount++;
     return tcb;
   }

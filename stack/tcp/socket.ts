@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import { ipv4ToString } from '../addr.js';
 import type { StateName } from './state.js';
-import type { ResetReason, Tcb } from './tcb.js';
+import type { ResetReason, Tcb, TcbUser } from './tcb.js';
 
 /**
  * A TCP connection as a Node Duplex stream, shaped like node:net's Socket so that an HTTP
@@ -25,7 +25,8 @@ export class TcpSocket extends Duplex {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  private tcbDone = false;
+  /** Set once the connection needs nothing more from the socket (finished or reset). */
+  tcbDone = false;
 
   constructor(private readonly tcb: Tcb) {
     super({ allowHalfOpen: true, autoDestroy: false, emitClose: true });
@@ -34,30 +35,9 @@ export class TcpSocket extends Duplex {
     this.localPort = tcb.localPort;
     this.remoteAddress = ipv4ToString(tcb.remoteIp);
     this.remotePort = tcb.remotePort;
-    const onWritableSide = (): void => this.closeWhenDrained();
-    this.on('finish', onWritableSide);
-    this.on('end', onWritableSide);
-    tcb.user = {
-      established: () => this.emit('connect'),
-      data: (chunk) => void this.push(chunk),
-      peerFin: () => {
-        this.emit('peer-fin');
-        this.push(null);
-      },
-      reset: (reason: ResetReason) => {
-        if (this.tcbDone) return;
-        this.tcbDone = true;
-        this.emit('reset', reason);
-        this.destroy();
-      },
-      finished: () => {
-        this.tcbDone = true;
-        // A FIN-WAIT-2 timeout ends the connection without the peer's FIN: end the reader too.
-        this.push(null);
-        this.closeWhenDrained();
-      },
-      unread: () => this.readableLength,
-    };
+    this.on('finish', this.closeWhenDrained);
+    this.on('end', this.closeWhenDrained);
+    tcb.user = new SocketUser(this);
   }
 
   /** The connection's state, in mirage's names (`Established`, `Fin_wait_2`, …). */
@@ -103,10 +83,47 @@ export class TcpSocket extends Duplex {
    * After TIME-WAIT/CLOSED, 'close' waits until the FIN was reported ('finish') and the
    * reader has the bytes that arrived (or nobody is reading), so no event is lost.
    */
-  private closeWhenDrained(): void {
+  readonly closeWhenDrained = (): void => {
     if (!this.tcbDone || this.destroyed) return;
     const writableDone = this.writableFinished || !this.writableEnded;
     const readableDone = this.readableEnded || (this.readableLength === 0 && this.readableFlowing !== true);
     if (writableDone && readableDone) this.destroy();
+  };
+}
+
+/** The connection's view of its socket (one small object per connection, no closures). */
+class SocketUser implements TcbUser {
+  constructor(private readonly sock: TcpSocket) {}
+
+  established(): void {
+    this.sock.emit('connect');
+  }
+
+  data(chunk: Uint8Array): void {
+    this.sock.push(chunk);
+  }
+
+  peerFin(): void {
+    this.sock.emit('peer-fin');
+    this.sock.push(null);
+  }
+
+  reset(reason: ResetReason): void {
+    const s = this.sock;
+    if (s.tcbDone) return;
+    s.tcbDone = true;
+    s.emit('reset', reason);
+    s.destroy();
+  }
+
+  finished(): void {
+    this.sock.tcbDone = true;
+    // A FIN-WAIT-2 timeout ends the connection without the peer's FIN: end the reader too.
+    this.sock.push(null);
+    this.sock.closeWhenDrained();
+  }
+
+  unread(): number {
+    return this.sock.readableLength;
   }
 }
