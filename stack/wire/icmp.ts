@@ -26,7 +26,7 @@ export type IcmpRepr =
       /** The original IP header plus leading payload bytes the message quotes. */
       original: Uint8Array;
     }
-  | { kind: 'raw'; type: number; code: number; /** Everything after the checksum. */ body: Uint8Array };
+  | { kind: 'raw'; type: number; code: number; /** Everything after the checksum: at least the 4 "rest of header" bytes. */ body: Uint8Array };
 
 export interface IcmpParseOptions {
   /** Verify the message checksum (default true). */
@@ -81,9 +81,13 @@ export function icmpReprLength(r: IcmpRepr): number {
   }
 }
 
-/** Writes the message at `buf[off]` with its checksum; returns the bytes written. */
+/**
+ * Writes the message at `buf[off]` with its checksum; returns the bytes written. Throws
+ * RangeError for a raw message shorter than the 8-byte header every ICMP type has: a caller bug.
+ */
 export function emitIcmpInto(r: IcmpRepr, buf: Uint8Array, off: number): number {
   const len = icmpReprLength(r);
+  if (len < ICMP_HEADER_LEN) throw new RangeError(`ICMP message of ${len} bytes is shorter than the 8-byte header`);
   switch (r.kind) {
     case 'echo-request':
     case 'echo-reply':

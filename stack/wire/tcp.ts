@@ -333,7 +333,8 @@ export function tcpSeqLength(r: TcpRepr): number {
   return r.payload.length + (r.flags & SYN ? 1 : 0) + (r.flags & FIN ? 1 : 0);
 }
 
-// Names in bit order, as Wireshark's Info column lists them ("[SYN, ACK]").
+// Names in bit order, as Wireshark's Info column lists them ("[SYN, ACK]"). Wireshark (4.0+)
+// calls 0x100 "AE", its AccECN name (RFC 3540's NS is historic).
 const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [FIN, 'FIN'],
   [SYN, 'SYN'],
@@ -343,10 +344,10 @@ const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [URG, 'URG'],
   [ECE, 'ECE'],
   [CWR, 'CWR'],
-  [NS, 'NS'],
+  [NS, 'AE'],
 ];
 
-/** Wireshark style: "SYN, ACK"; reserved bits as "Reserved"; "<None>" when no bit is set. */
+/** Wireshark style: "SYN, ACK"; NS as "AE", reserved bits as "Reserved"; "<None>" when no bit is set. */
 export function tcpFlagsToString(flags: number): string {
   const parts: string[] = [];
   for (const [bit, name] of FLAG_NAMES) if (flags & bit) parts.push(name);
@@ -354,7 +355,8 @@ export function tcpFlagsToString(flags: number): string {
   return parts.length > 0 ? parts.join(', ') : '<None>';
 }
 
-// tcpdump's letters in its table order: F S R P . U E W (ACK is ".", CWR is "W").
+// tcpdump's letters in its table order: F S R P . U E W (ACK is ".", CWR is "W"). tcpdump 4.99
+// prints nothing for NS or the reserved bits, and neither does this.
 const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
   [FIN, 'F'],
   [SYN, 'S'],
@@ -364,7 +366,6 @@ const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
   [URG, 'U'],
   [ECE, 'E'],
   [CWR, 'W'],
-  [NS, 'e'],
 ];
 
 /** tcpdump style: "S." for SYN+ACK, "none" when no flag is set. */
