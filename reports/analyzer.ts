@@ -1,0 +1,278 @@
+import { statSync } from 'node:fs';
+import { ipv4ToString, parseIpv4 } from '../stack/addr.js';
+import { PcapFormatError, readPcapFile, type PcapRecord } from '../stack/pcap/reader.js';
+import type { Connection } from './connection.js';
+import { decodeTcpSegment, SKIP_NOT_IPV4, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_OK } from './decode.js';
+import { FindingCollector } from './findings.js';
+import { FlowTable } from './flows.js';
+import { buildConnection, buildTrace, orient, sec, type ServerHint } from './record.js';
+import {
+  DEFAULT_THRESHOLDS,
+  FINDING_KINDS,
+  TSHARK_COUNTERS,
+  VERDICTS,
+  type AnalysisReport,
+  type ConnectionRecord,
+  type FindingKind,
+  type SequenceTrace,
+  type Thresholds,
+  type TimelineEntry,
+  type TsharkCounter,
+  type Verdict,
+} from './report.js';
+import { emptySegment, TIME_BASE_NS, type TcpSegment } from './segment.js';
+
+export interface AnalyzeOptions {
+  /** Which side is the server (`--server ADDR[:PORT]`); otherwise inferred from the SYN. */
+  server?: ServerHint | null;
+  thresholds?: Partial<Thresholds>;
+  /** Connection records kept in the report (flagged ones first); the rest are counted only. */
+  maxRecords?: number;
+  /** Time–sequence graphs kept (flagged connections only). */
+  maxTraces?: number;
+  /** Timeline bars kept (flagged connections first). */
+  maxTimeline?: number;
+  /**
+   * A closed connection (FIN both ways, or RST) is finalised once no segment arrived for this
+   * long (capture time), which bounds memory by live connections. Linux TIME_WAIT is 60 s, so a
+   * late retransmission still lands in its connection.
+   */
+  lingerMs?: number;
+  /** Receives every connection record as it is finalised (streaming consumers). */
+  onConnection?: (record: ConnectionRecord) => void;
+  /**
+   * Sees every analysed segment with its `tcp.stream` and analysis flags (A_* bits): for
+   * debugging and for frame-by-frame comparison with tshark. The segment object is reused.
+   */
+  onSegment?: (segment: TcpSegment, stream: number, flags: number) => void;
+}
+
+export const DEFAULT_MAX_RECORDS = 20_000;
+export const DEFAULT_MAX_TRACES = 40;
+export const DEFAULT_MAX_TIMELINE = 2_000;
+const DEFAULT_LINGER_MS = 60_000;
+/** Segments between sweeps for closed connections to retire. */
+const SWEEP_EVERY = 1 << 16;
+
+/** Parses `ADDR[:PORT]`; undefined when it is not an IPv4 address with an optional port 1..65535. */
+export function parseServerHint(text: string): ServerHint | undefined {
+  const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const ip = parseIpv4(m[1]!);
+  const port = m[2] === undefined ? null : Number(m[2]);
+  if (ip === undefined || (port !== null && (port < 1 || port > 65535))) return undefined;
+  return { ip, port };
+}
+
+export function formatServerHint(h: ServerHint): string {
+  return h.port === null ? ipv4ToString(h.ip) : `${ipv4ToString(h.ip)}:${h.port}`;
+}
+
+const zeroCounters = (): Record<TsharkCounter, number> =>
+  Object.fromEntries(TSHARK_COUNTERS.map(([k]) => [k, 0])) as Record<TsharkCounter, number>;
+
+/**
+ * Streaming capture analysis: push every pcap record in file order, then finish() for the
+ * report. Memory holds the live connections, the kept records/graphs (bounded by the options)
+ * and one aggregate per server endpoint — not the capture.
+ */
+export class Analyzer {
+  readonly thresholds: Thresholds;
+  private readonly hint: ServerHint | null;
+  private readonly maxRecords: number;
+  private readonly maxTraces: number;
+  private readonly maxTimeline: number;
+  private readonly lingerNs: number;
+  private readonly onConnection: ((r: ConnectionRecord) => void) | undefined;
+  private readonly onSegment: ((s: TcpSegment, stream: number, flags: number) => void) | undefined;
+  private readonly flows = new FlowTable((c) => this.finalize(c, c.lastNs));
+  private readonly seg = emptySegment();
+  private readonly collector = new FindingCollector();
+  private closedQueue: Connection[] = [];
+  private readonly finalized = new WeakSet<Connection>();
+  private sinceSweep = 0;
+  private epochSec = -1;
+  private startUnix: number | null = null;
+  private endNs = TIME_BASE_NS;
+  records = 0;
+  private recordBytes = 0;
+  private tcpSegments = 0;
+  private readonly skipped = { not_ipv4: 0, not_tcp: 0, ip_fragments: 0, malformed: 0 };
+  private connections = 0;
+  private flaggedConnections = 0;
+  private readonly byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+  private readonly byFinding = Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>;
+  private readonly c2s = zeroCounters();
+  private readonly s2c = zeroCounters();
+  private readonly flaggedRecords: ConnectionRecord[] = [];
+  private readonly otherRecords: ConnectionRecord[] = [];
+  private readonly flaggedTimeline: TimelineEntry[] = [];
+  private readonly otherTimeline: TimelineEntry[] = [];
+  private readonly traces: SequenceTrace[] = [];
+
+  constructor(opts: AnalyzeOptions = {}) {
+    this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
+    this.hint = opts.server ?? null;
+    this.maxRecords = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
+    this.maxTraces = opts.maxTraces ?? DEFAULT_MAX_TRACES;
+    this.maxTimeline = opts.maxTimeline ?? DEFAULT_MAX_TIMELINE;
+    this.lingerNs = (opts.lingerMs ?? DEFAULT_LINGER_MS) * 1e6;
+    this.onConnection = opts.onConnection;
+    this.onSegment = opts.onSegment;
+  }
+
+  push(r: PcapRecord): void {
+    this.records++;
+    this.recordBytes += 16 + r.caplen;
+    if (this.epochSec < 0) {
+      this.epochSec = r.tsSec;
+      this.startUnix = r.tsSec + r.tsNsec / 1e9;
+    }
+    const tNs = (r.tsSec - this.epochSec) * 1e9 + r.tsNsec + TIME_BASE_NS;
+    if (tNs > this.endNs) this.endNs = tNs;
+    const s = this.seg;
+    const why = decodeTcpSegment(r.data, r.linktype, r.origLen, s);
+    if (why !== SKIP_OK) {
+      if (why === SKIP_NOT_IPV4) this.skipped.not_ipv4++;
+      else if (why === SKIP_NOT_TCP) this.skipped.not_tcp++;
+      else if (why === SKIP_FRAGMENT) this.skipped.ip_fragments++;
+      else this.skipped.malformed++;
+      return;
+    }
+    this.tcpSegments++;
+    s.frame = r.index + 1;
+    s.tNs = tNs;
+    const flows = this.flows;
+    const conn = flows.lookup(s);
+    const side = flows.side;
+    const f = conn.analysis.analyze(s, side, flows.preFlags);
+    conn.analysis.afterAnalysis(s, side);
+    const wasClosed = conn.closed;
+    conn.observe(s, side, f);
+    if (!wasClosed && conn.closed) this.closedQueue.push(conn);
+    this.onSegment?.(s, conn.stream, f);
+    if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
+  }
+
+  /** Connections currently held in memory. */
+  get liveConnections(): number {
+    return this.flows.size;
+  }
+
+  /**
+   * Finalises every live connection at the capture's end and returns the report. `file`/`bytes`
+   * describe the input; `error` records a read error after which nothing more was read.
+   */
+  finish(input: { file?: string | null; bytes?: number; error?: string | null } = {}): AnalysisReport {
+    for (const conn of [...this.flows.connections()]) {
+      this.flows.remove(conn);
+      this.finalize(conn, this.endNs);
+    }
+    this.closedQueue = [];
+    const byStream = (a: { stream: number }, b: { stream: number }): number => a.stream - b.stream;
+    const records = [...this.flaggedRecords, ...this.otherRecords.slice(0, Math.max(0, this.maxRecords - this.flaggedRecords.length))];
+    const timeline = [...this.flaggedTimeline, ...this.otherTimeline.slice(0, Math.max(0, this.maxTimeline - this.flaggedTimeline.length))];
+    return {
+      tool: 'tcpfuzz analyze',
+      format_version: 1,
+      capture: {
+        file: input.file ?? null,
+        bytes: input.bytes ?? this.recordBytes,
+        records: this.records,
+        tcp_segments: this.tcpSegments,
+        skipped: { ...this.skipped },
+        start_unix_s: this.startUnix,
+        duration_s: sec(this.endNs - TIME_BASE_NS),
+        error: input.error ?? null,
+      },
+      options: { server: this.hint ? formatServerHint(this.hint) : null, thresholds: { ...this.thresholds } },
+      totals: {
+        connections: this.connections,
+        flagged_connections: this.flaggedConnections,
+        by_verdict: { ...this.byVerdict },
+        findings: { ...this.byFinding },
+        c2s: { ...this.c2s },
+        s2c: { ...this.s2c },
+      },
+      findings: this.collector.build(this.thresholds),
+      connections: records.sort(byStream),
+      connections_omitted: this.connections - records.length,
+      timeline: timeline.sort(byStream),
+      timeline_omitted: this.connections - timeline.length,
+      traces: this.traces.sort(byStream),
+    };
+  }
+
+  /** Retires closed connections that have been quiet for the linger time. */
+  private sweep(): void {
+    this.sinceSweep = 0;
+    const keep: Connection[] = [];
+    for (const conn of this.closedQueue) {
+      if (this.finalized.has(conn)) continue;
+      if (this.endNs - conn.lastNs >= this.lingerNs) {
+        this.flows.remove(conn);
+        this.finalize(conn, conn.lastNs);
+      } else {
+        keep.push(conn);
+      }
+    }
+    this.closedQueue = keep;
+  }
+
+  private finalize(conn: Connection, endNs: number): void {
+    this.finalized.add(conn);
+    const built = buildConnection(conn, endNs, this.thresholds, this.hint);
+    const r = built.record;
+    this.connections++;
+    this.byVerdict[r.close.verdict]++;
+    for (const k of r.findings) this.byFinding[k]++;
+    for (const [key] of TSHARK_COUNTERS) {
+      this.c2s[key] += r.c2s[key];
+      this.s2c[key] += r.s2c[key];
+    }
+    this.collector.add(r.server, built.counts, built.findings);
+    const flagged = r.findings.length > 0;
+    if (flagged) this.flaggedConnections++;
+    const label = `#${r.stream} ${r.client.ip}:${r.client.port} → ${r.server.ip}:${r.server.port}`;
+    if (flagged) {
+      if (this.flaggedRecords.length < this.maxRecords) this.flaggedRecords.push(r);
+      if (this.traces.length < this.maxTraces) this.traces.push(buildTrace(conn, orient(conn, this.hint).client, label, r.findings));
+    } else if (this.otherRecords.length < this.maxRecords) {
+      this.otherRecords.push(r);
+    }
+    const bar: TimelineEntry = { stream: r.stream, t_first: r.t_first, t_last: r.t_last, verdict: r.close.verdict, findings: r.findings, label };
+    if (flagged && this.flaggedTimeline.length < this.maxTimeline) this.flaggedTimeline.push(bar);
+    else if (!flagged && this.otherTimeline.length < this.maxTimeline) this.otherTimeline.push(bar);
+    this.onConnection?.(r);
+  }
+}
+
+/** A capture that could not be read to its end; `records` were read before `offset`. */
+export class CaptureReadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly records: number,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+  }
+}
+
+/**
+ * Analyses a pcap/pcapng file. On a truncated or corrupt file it throws CaptureReadError,
+ * unless `partial` is set: then the records read so far are analysed and the report names the
+ * error (`capture.error`).
+ */
+export async function analyzeCapture(path: string, opts: AnalyzeOptions & { partial?: boolean } = {}): Promise<AnalysisReport> {
+  const analyzer = new Analyzer(opts);
+  let error: string | null = null;
+  try {
+    for await (const r of readPcapFile(path)) analyzer.push(r);
+  } catch (e) {
+    if (!(e instanceof PcapFormatError)) throw e;
+    if (!opts.partial) throw new CaptureReadError(path, e.offset, analyzer.records, e.message);
+    error = e.message;
+  }
+  return analyzer.finish({ file: path, bytes: statSync(path).size, error });
+}

@@ -1,0 +1,454 @@
+import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
+import type { TcpSegment } from './segment.js';
+import { seqGt, seqLe } from './seq.js';
+import {
+  A_ACK_LOST_SEGMENT,
+  A_ANY_RETRANSMISSION,
+  A_DUPLICATE_ACK,
+  A_FAST_RETRANSMISSION,
+  A_KEEP_ALIVE,
+  A_KEEP_ALIVE_ACK,
+  A_LOST_SEGMENT,
+  A_OUT_OF_ORDER,
+  A_REUSED_PORTS,
+  A_SPURIOUS_RETRANSMISSION,
+  A_WINDOW_FULL,
+  A_WINDOW_UPDATE,
+  A_ZERO_WINDOW,
+  A_ZERO_WINDOW_PROBE,
+  A_ZERO_WINDOW_PROBE_ACK,
+  ConversationAnalysis,
+} from './tcp-analysis.js';
+
+/** Most distinct retransmitted sequence numbers remembered per direction for storm counting. */
+const MAX_STORM_ENTRIES = 64;
+/** Frames kept per finding-relevant list (storm, after-close, dup-ACK-after-FIN). */
+const MAX_FRAMES_KEPT = 32;
+/** Anomalies kept per connection; the rest are counted. */
+export const MAX_ANOMALIES = 200;
+/** Trace points kept per connection: the first TRACE_HEAD and the last TRACE_TAIL. */
+const TRACE_HEAD = 600;
+const TRACE_TAIL = 400;
+export const TRACE_STRIDE = 7;
+
+/** Wireshark's "Bad TCP" colouring rule: every flag except window update and keep-alive (ACK). */
+const ANOMALY_MASK = ~(A_WINDOW_UPDATE | A_KEEP_ALIVE | A_KEEP_ALIVE_ACK | A_REUSED_PORTS);
+
+export const ANALYSIS_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [A_SPURIOUS_RETRANSMISSION, 'spurious_retransmission'],
+  [A_FAST_RETRANSMISSION, 'fast_retransmission'],
+  [A_ANY_RETRANSMISSION, 'retransmission'],
+  [A_OUT_OF_ORDER, 'out_of_order'],
+  [A_LOST_SEGMENT, 'lost_segment'],
+  [A_ACK_LOST_SEGMENT, 'ack_lost_segment'],
+  [A_DUPLICATE_ACK, 'duplicate_ack'],
+  [A_ZERO_WINDOW, 'zero_window'],
+  [A_ZERO_WINDOW_PROBE, 'zero_window_probe'],
+  [A_ZERO_WINDOW_PROBE_ACK, 'zero_window_probe_ack'],
+  [A_WINDOW_FULL, 'window_full'],
+  [A_WINDOW_UPDATE, 'window_update'],
+  [A_KEEP_ALIVE, 'keep_alive'],
+  [A_KEEP_ALIVE_ACK, 'keep_alive_ack'],
+  [A_REUSED_PORTS, 'reused_ports'],
+];
+
+/** The most specific tshark name of a segment's analysis flags (spurious before generic retransmission). */
+export function analysisName(flags: number): string {
+  for (const [bit, name] of ANALYSIS_NAMES) if (flags & bit) return name;
+  return '';
+}
+
+export interface StormEntry {
+  seq: number;
+  len: number;
+  /** TCP flags of the first retransmission (SYN, SYN/ACK, FIN or data). */
+  tcpFlags: number;
+  sends: number;
+  frames: number[];
+  firstNs: number;
+  lastNs: number;
+}
+
+export interface StallSpan {
+  startNs: number;
+  endNs: number;
+  startFrame: number;
+  endFrame: number;
+}
+
+export interface RawAnomaly {
+  flags: number;
+  frame: number;
+  tNs: number;
+  side: 0 | 1;
+  seq: number;
+  len: number;
+  dupAckNum: number;
+}
+
+/** Everything counted about the segments one side sent. */
+export class SideStats {
+  pkts = 0;
+  pureAcks = 0;
+  dataPkts = 0;
+  dataBytes = 0;
+  uniqueBytes = 0;
+  private maxEnd = 0;
+  private maxEndSet = false;
+  rexmtPkts = 0;
+  rexmtBytes = 0;
+  fastRexmt = 0;
+  spuriousRexmt = 0;
+  outOfOrder = 0;
+  dupAcks = 0;
+  tripleDupAcks = 0;
+  lostSegment = 0;
+  ackLostSegment = 0;
+  zeroWinAdverts = 0;
+  zeroWinProbes = 0;
+  zeroWinProbeAcks = 0;
+  windowFull = 0;
+  windowUpdates = 0;
+  keepalives = 0;
+  keepaliveAcks = 0;
+  reusedPorts = 0;
+  syn = 0;
+  synAck = 0;
+  finCount = 0;
+  firstFinNs = -1;
+  firstFinFrame = 0;
+  /** Sequence number just after the first FIN: the peer acknowledges the FIN with this. */
+  finEnd = 0;
+  finAcked = false;
+  finAckedFrame = 0;
+  rstCount = 0;
+  firstRstNs = -1;
+  firstRstFrame = 0;
+  firstPayloadNs = -1;
+  lastPayloadNs = -1;
+  lastPayloadFrame = 0;
+  lastNs = -1;
+  maxIdleNs = 0;
+  ackSeen = false;
+  sentDataOrFin = false;
+  rttMinNs = Infinity;
+  rttMaxNs = 0;
+  rttSumNs = 0;
+  rttN = 0;
+  /** Raw window-zero packets (RST included), for the tcpdump filter `tcp[14:2] = 0`. */
+  rawZeroWindow = 0;
+  mss = -1;
+  wscale = -1;
+  sackPermitted = false;
+  timestamps = false;
+  stallStartNs = -1;
+  stallStartFrame = 0;
+  longestStall: StallSpan | null = null;
+  stallMaxNs = 0;
+  stallTotalNs = 0;
+  storms = new Map<number, StormEntry>();
+  /** Retransmissions sent after the connection was closed (see Connection.observe). */
+  afterClose: number[] = [];
+  afterCloseCount = 0;
+  afterCloseFirstNs = -1;
+  afterCloseLastNs = -1;
+  /** Duplicate ACKs after FIN, each answering a retransmission of already-acknowledged data. */
+  dupAckAfterFin: number[] = [];
+  dupAckAfterFinCount = 0;
+  dupAckAfterFinFirstNs = -1;
+  dupAckAfterFinLastNs = -1;
+  /** The last segment this side sent retransmitted sequence space the peer had already acknowledged. */
+  lastWasCoveredRetransmission = false;
+  synAckAfterPeerClose = 0;
+
+  /** Counts payload bytes beyond the highest sequence number seen so far (tcptrace's unique bytes). */
+  countUnique(seq: number, len: number): void {
+    const end = (seq + len) >>> 0;
+    if (!this.maxEndSet) {
+      this.maxEndSet = true;
+      this.maxEnd = end;
+      this.uniqueBytes += len;
+    } else if (seqGt(end, this.maxEnd)) {
+      this.uniqueBytes += Math.min(len, (end - this.maxEnd) >>> 0);
+      this.maxEnd = end;
+    }
+  }
+
+  maxTransmissions(): number {
+    let max = this.dataPkts > 0 || this.syn + this.synAck + this.finCount > 0 ? 1 : 0;
+    for (const e of this.storms.values()) if (e.sends > max) max = e.sends;
+    return max;
+  }
+
+  worstStorm(): StormEntry | undefined {
+    let worst: StormEntry | undefined;
+    for (const e of this.storms.values()) if (!worst || e.sends > worst.sends) worst = e;
+    return worst;
+  }
+}
+
+function keepFrame(list: number[], frame: number): void {
+  if (list.length < MAX_FRAMES_KEPT) list.push(frame);
+}
+
+/**
+ * One TCP connection while the capture is read: Wireshark's conversation analysis plus our own
+ * counters per side. Sides are Wireshark's flow1/flow2 (0/1); client and server are decided when
+ * the record is built, from the handshake or the user's `--server`.
+ */
+export class Connection {
+  readonly analysis = new ConversationAnalysis();
+  readonly stats: [SideStats, SideStats] = [new SideStats(), new SideStats()];
+  readonly ip: [number, number];
+  readonly port: [number, number];
+  firstNs: number;
+  lastNs: number;
+  firstFrame: number;
+  lastFrame: number;
+  pkts = 0;
+  /** Side that received the first packet (fallback for deciding the server). */
+  readonly firstDstSide: 0 | 1;
+  synSide = -1;
+  synAckSide = -1;
+  firstSynNs = -1;
+  firstSynAckNs = -1;
+  private synAckSeq = 0;
+  handshakeAckNs = -1;
+  /** Set when both sides sent FIN or anyone sent RST: the connection may be finalised once idle. */
+  closed = false;
+  anomalies: RawAnomaly[] = [];
+  anomaliesOmitted = 0;
+  /** Flat trace rows of TRACE_STRIDE numbers: t (ns), side, seq, len, tcp flags, analysis flags, ack. */
+  traceHead: number[] = [];
+  traceTail: number[] = [];
+  private traceTailPos = 0;
+  traceOmitted = 0;
+
+  constructor(
+    readonly stream: number,
+    s: TcpSegment,
+    fromSide: 0 | 1,
+  ) {
+    this.ip = fromSide === 0 ? [s.src, s.dst] : [s.dst, s.src];
+    this.port = fromSide === 0 ? [s.srcPort, s.dstPort] : [s.dstPort, s.srcPort];
+    this.firstNs = s.tNs;
+    this.lastNs = s.tNs;
+    this.firstFrame = s.frame;
+    this.lastFrame = s.frame;
+    this.firstDstSide = (fromSide ^ 1) as 0 | 1;
+  }
+
+  /** Accounts one analysed segment sent by `side` with analysis flags `f`. */
+  observe(s: TcpSegment, side: 0 | 1, f: number): void {
+    const d = this.stats[side];
+    const p = this.stats[side ^ 1]!;
+    const { seq, ack, len, flags: fl, tNs: t } = s;
+    const synFin = fl & (SYN | FIN) ? 1 : 0;
+    this.pkts++;
+    this.lastNs = t;
+    this.lastFrame = s.frame;
+    d.pkts++;
+    if (d.lastNs >= 0 && t - d.lastNs > d.maxIdleNs) d.maxIdleNs = t - d.lastNs;
+    d.lastNs = t;
+    if (s.window === 0) d.rawZeroWindow++;
+
+    if (len > 0) {
+      d.dataPkts++;
+      d.dataBytes += len;
+      if (d.firstPayloadNs < 0) d.firstPayloadNs = t;
+      d.lastPayloadNs = t;
+      d.lastPayloadFrame = s.frame;
+      d.countUnique(seq, len);
+      d.sentDataOrFin = true;
+    } else if (fl & ACK && (fl & (SYN | FIN | RST)) === 0) {
+      d.pureAcks++;
+    }
+    if (fl & ACK) d.ackSeen = true;
+
+    if (f !== 0) this.countFlags(s, side, f);
+
+    if (fl & SYN) {
+      if (s.mss >= 0) d.mss = s.mss;
+      if (s.wscale >= 0) d.wscale = s.wscale;
+      d.sackPermitted ||= s.sackPermitted;
+      d.timestamps ||= s.timestamps;
+      if (fl & ACK) {
+        d.synAck++;
+        if (this.synAckSide < 0) {
+          this.synAckSide = side;
+          this.firstSynAckNs = t;
+          this.synAckSeq = seq;
+        }
+        if (p.finCount > 0 || p.rstCount > 0) d.synAckAfterPeerClose++;
+      } else {
+        d.syn++;
+        if (this.synSide < 0) {
+          this.synSide = side;
+          this.firstSynNs = t;
+        }
+      }
+    } else if (
+      fl & ACK &&
+      this.handshakeAckNs < 0 &&
+      side === this.synSide &&
+      this.firstSynAckNs >= 0 &&
+      ack === ((this.synAckSeq + 1) >>> 0)
+    ) {
+      this.handshakeAckNs = t;
+    }
+
+    if (fl & FIN) {
+      d.finCount++;
+      d.sentDataOrFin = true;
+      if (d.firstFinNs < 0) {
+        d.firstFinNs = t;
+        d.firstFinFrame = s.frame;
+        d.finEnd = (seq + len + 1) >>> 0;
+      }
+    }
+    if (fl & RST) {
+      d.rstCount++;
+      if (d.firstRstNs < 0) {
+        d.firstRstNs = t;
+        d.firstRstFrame = s.frame;
+      }
+    }
+    if (fl & ACK && p.finCount > 0 && !p.finAcked && !seqGt(p.finEnd, ack)) {
+      p.finAcked = true;
+      p.finAckedFrame = s.frame;
+    }
+
+    // Zero-window stall: from the first zero-window advert until this side opens its window again.
+    if (f & A_ZERO_WINDOW && d.stallStartNs < 0) {
+      d.stallStartNs = t;
+      d.stallStartFrame = s.frame;
+    } else if (d.stallStartNs >= 0 && s.window !== 0 && (fl & RST) === 0) {
+      this.endStall(d, t, s.frame);
+    }
+
+    const rtt = this.analysis.lastAckRttNs;
+    if (rtt >= 0) {
+      p.rttN++;
+      p.rttSumNs += rtt;
+      if (rtt < p.rttMinNs) p.rttMinNs = rtt;
+      if (rtt > p.rttMaxNs) p.rttMaxNs = rtt;
+    }
+
+    const retransmitted = (f & (A_ANY_RETRANSMISSION | A_OUT_OF_ORDER)) !== 0;
+    // The peer had already acknowledged all of this segment's sequence space (its latest ACK covers it).
+    const covered = retransmitted && p.ackSeen && seqLe((seq + len + synFin) >>> 0, this.analysis.sides[side ^ 1]!.lastack);
+    if (retransmitted) this.countStorm(d, s, synFin);
+    // Retransmission after close: after the peer's RST or our own, or of data the peer acknowledged
+    // after it sent its FIN. A correct stack has nothing left to resend in any of these cases.
+    if (retransmitted && (p.rstCount > 0 || d.rstCount > 0 || (p.finCount > 0 && covered))) {
+      if (d.afterCloseCount++ === 0) d.afterCloseFirstNs = t;
+      d.afterCloseLastNs = t;
+      keepFrame(d.afterClose, s.frame);
+    }
+    if (f & A_DUPLICATE_ACK && (d.finCount > 0 || p.finCount > 0) && p.lastWasCoveredRetransmission) {
+      if (d.dupAckAfterFinCount++ === 0) d.dupAckAfterFinFirstNs = t;
+      d.dupAckAfterFinLastNs = t;
+      keepFrame(d.dupAckAfterFin, s.frame);
+    }
+    d.lastWasCoveredRetransmission = covered;
+
+    if ((d.finCount > 0 && p.finCount > 0) || d.rstCount > 0 || p.rstCount > 0) this.closed = true;
+    this.recordTrace(s, side, f);
+  }
+
+  /** Closes the zero-window stall of side `d` at `endNs`. */
+  endStall(d: SideStats, endNs: number, endFrame: number): void {
+    const dur = endNs - d.stallStartNs;
+    d.stallTotalNs += dur;
+    if (dur > d.stallMaxNs || !d.longestStall) {
+      d.stallMaxNs = dur;
+      d.longestStall = { startNs: d.stallStartNs, endNs, startFrame: d.stallStartFrame, endFrame };
+    }
+    d.stallStartNs = -1;
+  }
+
+  private countFlags(s: TcpSegment, side: 0 | 1, f: number): void {
+    const d = this.stats[side];
+    if (f & A_ANY_RETRANSMISSION) {
+      d.rexmtPkts++;
+      d.rexmtBytes += s.len;
+    }
+    if (f & A_FAST_RETRANSMISSION) d.fastRexmt++;
+    if (f & A_SPURIOUS_RETRANSMISSION) d.spuriousRexmt++;
+    if (f & A_OUT_OF_ORDER) d.outOfOrder++;
+    if (f & A_DUPLICATE_ACK) {
+      d.dupAcks++;
+      if (this.analysis.lastDupAckNum === 3) d.tripleDupAcks++;
+    }
+    if (f & A_LOST_SEGMENT) d.lostSegment++;
+    if (f & A_ACK_LOST_SEGMENT) d.ackLostSegment++;
+    if (f & A_ZERO_WINDOW) d.zeroWinAdverts++;
+    if (f & A_ZERO_WINDOW_PROBE) d.zeroWinProbes++;
+    if (f & A_ZERO_WINDOW_PROBE_ACK) d.zeroWinProbeAcks++;
+    if (f & A_WINDOW_FULL) d.windowFull++;
+    if (f & A_WINDOW_UPDATE) d.windowUpdates++;
+    if (f & A_KEEP_ALIVE) d.keepalives++;
+    if (f & A_KEEP_ALIVE_ACK) d.keepaliveAcks++;
+    if (f & A_REUSED_PORTS) d.reusedPorts++;
+    if (f & ANOMALY_MASK) {
+      if (this.anomalies.length < MAX_ANOMALIES) {
+        this.anomalies.push({
+          flags: f,
+          frame: s.frame,
+          tNs: s.tNs,
+          side,
+          seq: s.seq,
+          len: s.len,
+          dupAckNum: this.analysis.lastDupAckNum,
+        });
+      } else {
+        this.anomaliesOmitted++;
+      }
+    }
+  }
+
+  private countStorm(d: SideStats, s: TcpSegment, synFin: number): void {
+    // Keyed by sequence number and the SYN/FIN bit: a SYN/ACK resent after its ISN was acknowledged
+    // keeps counting, which is exactly the storm a stuck handshake produces.
+    const key = s.seq * 2 + synFin;
+    const e = d.storms.get(key);
+    if (e) {
+      e.sends++;
+      e.lastNs = s.tNs;
+      keepFrame(e.frames, s.frame);
+    } else if (d.storms.size < MAX_STORM_ENTRIES) {
+      d.storms.set(key, { seq: s.seq, len: s.len, tcpFlags: s.flags, sends: 2, frames: [s.frame], firstNs: s.tNs, lastNs: s.tNs });
+    }
+  }
+
+  private recordTrace(s: TcpSegment, side: 0 | 1, f: number): void {
+    let rows: number[];
+    let at: number;
+    if (this.traceHead.length < TRACE_HEAD * TRACE_STRIDE) {
+      rows = this.traceHead;
+      at = rows.length;
+    } else if (this.traceTail.length < TRACE_TAIL * TRACE_STRIDE) {
+      rows = this.traceTail;
+      at = rows.length;
+    } else {
+      // Ring over the tail: the end of a long connection (where hangs and storms show) is kept.
+      rows = this.traceTail;
+      at = this.traceTailPos;
+      this.traceTailPos = (at + TRACE_STRIDE) % (TRACE_TAIL * TRACE_STRIDE);
+      this.traceOmitted++;
+    }
+    rows[at] = s.tNs;
+    rows[at + 1] = side;
+    rows[at + 2] = s.seq;
+    rows[at + 3] = s.len;
+    rows[at + 4] = s.flags;
+    rows[at + 5] = f;
+    rows[at + 6] = s.ack;
+  }
+
+  /** Trace rows in capture order. */
+  traceRows(): number[] {
+    if (this.traceTailPos === 0) return this.traceHead.concat(this.traceTail);
+    return this.traceHead.concat(this.traceTail.slice(this.traceTailPos), this.traceTail.slice(0, this.traceTailPos));
+  }
+}

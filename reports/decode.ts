@@ -1,0 +1,105 @@
+import { locateIpv4 } from '../stack/wire/frame.js';
+import {
+  IPPROTO_TCP,
+  IPV4_MIN_HEADER_LEN,
+  ipv4Dst,
+  ipv4FragmentOffset,
+  ipv4HeaderLength,
+  ipv4MoreFragments,
+  ipv4Protocol,
+  ipv4Src,
+  ipv4TotalLength,
+  ipv4Version,
+} from '../stack/wire/ipv4.js';
+import {
+  TCP_MIN_HEADER_LEN,
+  TCPOPT_EOL,
+  TCPOPT_MSS,
+  TCPOPT_NOP,
+  TCPOPT_SACK_PERMITTED,
+  TCPOPT_TIMESTAMPS,
+  TCPOPT_WSCALE,
+  tcpAck,
+  tcpDstPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpSeq,
+  tcpSrcPort,
+  tcpWindow,
+} from '../stack/wire/tcp.js';
+import type { TcpSegment } from './segment.js';
+
+/** Why a frame is not analysed as TCP (SKIP_OK: it is). */
+export const SKIP_OK = 0;
+export const SKIP_NOT_IPV4 = 1;
+export const SKIP_NOT_TCP = 2;
+export const SKIP_FRAGMENT = 3;
+export const SKIP_MALFORMED = 4;
+
+/** RFC 7323 §2.3: a shift above 14 is used as 14 (Wireshark does the same). */
+const MAX_WSCALE = 14;
+
+/**
+ * Fills `s` from one captured frame without allocating, through stack/wire's packet-view
+ * accessors, and says whether Wireshark would run its TCP analysis on it: IPv4 carrying TCP, not
+ * a fragment, with the 20 fixed header bytes captured. The segment length comes from the IP
+ * total length (like `tcp.len`), so a snaplen-truncated capture still counts every byte; a total
+ * length of 0 is TSO, where the frame's length is the datagram's.
+ */
+export function decodeTcpSegment(b: Uint8Array, linktype: number, origLen: number, s: TcpSegment): number {
+  const ip = locateIpv4(b, linktype);
+  if (ip === undefined || b.length < ip + IPV4_MIN_HEADER_LEN || ipv4Version(b, ip) !== 4) return SKIP_NOT_IPV4;
+  if (ipv4Protocol(b, ip) !== IPPROTO_TCP) return SKIP_NOT_TCP;
+  const ihl = ipv4HeaderLength(b, ip);
+  const wireLen = origLen - ip;
+  let total = ipv4TotalLength(b, ip);
+  if (total === 0) total = wireLen;
+  if (ihl < IPV4_MIN_HEADER_LEN || total < ihl) return SKIP_MALFORMED;
+  if (ipv4MoreFragments(b, ip) || ipv4FragmentOffset(b, ip) !== 0) return SKIP_FRAGMENT;
+  const t = ip + ihl;
+  if (b.length < t + TCP_MIN_HEADER_LEN) return SKIP_MALFORMED;
+  const tcpLen = Math.min(total, wireLen) - ihl;
+  const hdrLen = tcpHeaderLength(b, t);
+  if (tcpLen < hdrLen) return SKIP_MALFORMED;
+  s.src = ipv4Src(b, ip);
+  s.dst = ipv4Dst(b, ip);
+  s.srcPort = tcpSrcPort(b, t);
+  s.dstPort = tcpDstPort(b, t);
+  s.seq = tcpSeq(b, t);
+  s.ack = tcpAck(b, t);
+  s.flags = tcpFlags(b, t);
+  s.window = tcpWindow(b, t);
+  s.hdrLen = hdrLen;
+  s.len = tcpLen - hdrLen;
+  s.wscale = -1;
+  s.mss = -1;
+  s.sackPermitted = false;
+  s.timestamps = false;
+  if (hdrLen > TCP_MIN_HEADER_LEN) scanOptions(b, t + TCP_MIN_HEADER_LEN, Math.min(t + hdrLen, b.length), s);
+  return SKIP_OK;
+}
+
+/**
+ * Reads the options the analysis uses, walking them as Wireshark does: EOL ends the list, a
+ * length below 2 or running past the header stops the walk, and an option counts only with its
+ * exact length (MSS 4, window scale 3, SACK-permitted 2, timestamps 10).
+ */
+function scanOptions(b: Uint8Array, start: number, end: number, s: TcpSegment): void {
+  let i = start;
+  while (i < end) {
+    const kind = b[i]!;
+    if (kind === TCPOPT_EOL) return;
+    if (kind === TCPOPT_NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) return;
+    const len = b[i + 1]!;
+    if (len < 2 || i + len > end) return;
+    if (kind === TCPOPT_WSCALE && len === 3) s.wscale = Math.min(b[i + 2]!, MAX_WSCALE);
+    else if (kind === TCPOPT_MSS && len === 4) s.mss = (b[i + 2]! << 8) | b[i + 3]!;
+    else if (kind === TCPOPT_SACK_PERMITTED && len === 2) s.sackPermitted = true;
+    else if (kind === TCPOPT_TIMESTAMPS && len === 10) s.timestamps = true;
+    i += len;
+  }
+}

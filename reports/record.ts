@@ -1,0 +1,495 @@
+import { ipv4ToString, type Ipv4 } from '../stack/addr.js';
+import { analysisName, MAX_ANOMALIES, TRACE_STRIDE, type Connection, type SideStats } from './connection.js';
+import type {
+  Anomaly,
+  ConnectionRecord,
+  DirectionRecord,
+  Endpoint,
+  FindingInstance,
+  FindingKind,
+  SequenceTrace,
+  ServerEvidence,
+  TcpState,
+  Thresholds,
+  Verdict,
+  WaitReason,
+} from './report.js';
+import { ACK, FIN, SYN } from '../stack/wire/tcp.js';
+import { TIME_BASE_NS } from './segment.js';
+import { seqGt } from './seq.js';
+import { A_DUPLICATE_ACK } from './tcp-analysis.js';
+
+/** `--server ADDR[:PORT]`: which side of each connection is the server. */
+export interface ServerHint {
+  ip: Ipv4;
+  port: number | null;
+}
+
+/** A finding about one connection, before findings are grouped per server. */
+export interface ConnectionFinding {
+  kind: FindingKind;
+  culprit: 'server' | 'client';
+  instance: FindingInstance;
+  /** Packets of this connection that the finding's tshark filter shows. */
+  packets: number;
+  /** A sub-case counted in the group's explanation (e.g. the closer's state, why a hang waits). */
+  tag: string;
+}
+
+export interface BuiltConnection {
+  record: ConnectionRecord;
+  findings: ConnectionFinding[];
+  /** Packets per server endpoint role, for the counts shown next to tcpdump filters. */
+  counts: EndpointCounts;
+}
+
+/** What tcpdump filters on one server endpoint match, from this connection (c2s / s2c). */
+export interface EndpointCounts {
+  pkts: [number, number];
+  fin: [number, number];
+  rst: [number, number];
+  syn: [number, number];
+  synAck: [number, number];
+  zeroWindow: [number, number];
+}
+
+export const sec = (ns: number): number => Math.round(ns / 1e3) / 1e6;
+export const msec = (ns: number): number => Math.round(ns / 1e3) / 1e3;
+/** Capture-relative seconds of an internal time (see TIME_BASE_NS). */
+export const at = (ns: number): number => sec(ns - TIME_BASE_NS);
+const atOrNull = (ns: number): number | null => (ns < 0 ? null : at(ns));
+
+/** Decides the client side (0/1) of a connection and how. */
+export function orient(conn: Connection, hint: ServerHint | null): { client: 0 | 1; from: ServerEvidence } {
+  if (hint) {
+    const matches = [0, 1].filter((k) => conn.ip[k] === hint.ip && (hint.port === null || conn.port[k] === hint.port));
+    if (matches.length === 1) return { client: (matches[0]! ^ 1) as 0 | 1, from: 'option' };
+  }
+  if (conn.synSide >= 0) return { client: conn.synSide as 0 | 1, from: 'syn' };
+  if (conn.synAckSide >= 0) return { client: (conn.synAckSide ^ 1) as 0 | 1, from: 'syn-ack' };
+  // No handshake seen: the lower port is the service (well-known/registered vs. ephemeral).
+  const server = conn.port[0] !== conn.port[1] ? (conn.port[0] < conn.port[1] ? 0 : 1) : conn.firstDstSide;
+  return { client: (server ^ 1) as 0 | 1, from: 'port' };
+}
+
+function endpoint(conn: Connection, side: 0 | 1): Endpoint {
+  return { ip: ipv4ToString(conn.ip[side]), port: conn.port[side] };
+}
+
+function directionRecord(d: SideStats): DirectionRecord {
+  return {
+    pkts: d.pkts,
+    pure_acks: d.pureAcks,
+    data_pkts: d.dataPkts,
+    data_bytes: d.dataBytes,
+    unique_bytes: d.uniqueBytes,
+    rexmt_pkts: d.rexmtPkts,
+    rexmt_bytes: d.rexmtBytes,
+    fast_rexmt: d.fastRexmt,
+    spurious_rexmt: d.spuriousRexmt,
+    out_of_order: d.outOfOrder,
+    max_tx_of_same_seq: d.maxTransmissions(),
+    dup_acks: d.dupAcks,
+    triple_dupacks: d.tripleDupAcks,
+    lost_segment: d.lostSegment,
+    ack_lost_segment: d.ackLostSegment,
+    zero_win_adverts: d.zeroWinAdverts,
+    zero_win_probes: d.zeroWinProbes,
+    zero_win_probe_acks: d.zeroWinProbeAcks,
+    zero_win_stall_ms: { max: msec(d.stallMaxNs), total: msec(d.stallTotalNs), open_at_end: false },
+    window_full: d.windowFull,
+    window_updates: d.windowUpdates,
+    keepalives: d.keepalives,
+    keepalive_acks: d.keepaliveAcks,
+    reused_ports: d.reusedPorts,
+    syn: d.syn + d.synAck,
+    fin: {
+      count: d.finCount,
+      first_t: atOrNull(d.firstFinNs),
+      first_frame: d.finCount > 0 ? d.firstFinFrame : null,
+      acked: d.finAcked,
+    },
+    rst: { count: d.rstCount, first_t: atOrNull(d.firstRstNs), first_frame: d.rstCount > 0 ? d.firstRstFrame : null },
+    first_payload_t: atOrNull(d.firstPayloadNs),
+    last_payload_t: atOrNull(d.lastPayloadNs),
+    rtt_ms:
+      d.rttN > 0 ? { min: msec(d.rttMinNs), avg: msec(d.rttSumNs / d.rttN), max: msec(d.rttMaxNs), n: d.rttN } : null,
+    max_idle_ms: msec(d.maxIdleNs),
+  };
+}
+
+interface Closing {
+  verdict: Verdict;
+  waiting: WaitReason[];
+  idleNs: number;
+}
+
+/**
+ * The verdict rules (shared notes §2.2), in order: refused, unanswered, reset, complete,
+ * half-closed, then hang or open for connections nobody closed.
+ */
+function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds): Closing {
+  const cs = conn.stats[c];
+  const ss = conn.stats[c ^ 1]!;
+  const idleNs = endNs - Math.max(cs.lastPayloadNs, ss.lastPayloadNs, conn.handshakeAckNs, conn.firstNs);
+  const none: WaitReason[] = [];
+  if (cs.syn > 0 && ss.synAck === 0 && ss.rstCount > 0) return { verdict: 'refused', waiting: none, idleNs };
+  if (cs.syn > 0 && ss.synAck === 0) return { verdict: 'unanswered', waiting: none, idleNs };
+  if (cs.rstCount + ss.rstCount > 0) return { verdict: 'reset', waiting: none, idleNs };
+  if (cs.finCount > 0 && ss.finCount > 0) return { verdict: 'complete', waiting: none, idleNs };
+  if (cs.finCount > 0 || ss.finCount > 0) return { verdict: 'half-closed', waiting: none, idleNs };
+  const waiting = waitReasons(conn, c);
+  const hang = idleNs >= t.hang_ms * 1e6 && waiting.length > 0;
+  return { verdict: hang ? 'hang' : 'open', waiting, idleNs };
+}
+
+/**
+ * Why an idle connection that nobody closed is stuck rather than legitimately idle (an idle
+ * HTTP/1.1 keep-alive connection is not a bug): data nobody acknowledged, a zero window still
+ * closed, or a client request the server never answered.
+ */
+function waitReasons(conn: Connection, c: 0 | 1): WaitReason[] {
+  const reasons: WaitReason[] = [];
+  const unacked = ([0, 1] as const).some((k) => {
+    const me = conn.stats[k];
+    const peer = conn.stats[k ^ 1]!;
+    return me.sentDataOrFin && (!peer.ackSeen || seqGt(conn.analysis.sides[k].nextseq, conn.analysis.sides[k ^ 1]!.lastack));
+  });
+  if (unacked) reasons.push('unacked-data');
+  if (conn.stats[0].stallStartNs >= 0 || conn.stats[1].stallStartNs >= 0) reasons.push('zero-window');
+  const cs = conn.stats[c];
+  const ss = conn.stats[c ^ 1]!;
+  if (cs.lastPayloadNs >= 0 && cs.lastPayloadNs > ss.lastPayloadNs) reasons.push('no-response');
+  return reasons;
+}
+
+function stateGuess(conn: Connection, c: 0 | 1, v: Verdict): { client: TcpState; server: TcpState } {
+  const cs = conn.stats[c];
+  const ss = conn.stats[c ^ 1]!;
+  switch (v) {
+    case 'refused':
+      return { client: 'CLOSED', server: 'LISTEN' };
+    case 'unanswered':
+      return { client: 'SYN_SENT', server: 'unknown' };
+    case 'reset':
+      return { client: 'CLOSED', server: 'CLOSED' };
+    case 'complete': {
+      const clientFirst = cs.firstFinNs <= ss.firstFinNs;
+      const first = clientFirst ? cs : ss;
+      const second = clientFirst ? ss : cs;
+      const active: TcpState = second.finAcked ? 'TIME_WAIT' : first.finAcked ? 'FIN_WAIT2' : 'CLOSING';
+      const passive: TcpState = second.finAcked ? 'CLOSED' : 'LAST_ACK';
+      return clientFirst ? { client: active, server: passive } : { client: passive, server: active };
+    }
+    case 'half-closed': {
+      const closer = cs.finCount > 0 ? cs : ss;
+      const closerState: TcpState = closer.finAcked ? 'FIN_WAIT2' : 'FIN_WAIT1';
+      const otherState: TcpState = closer.finAcked ? 'CLOSE_WAIT' : 'ESTABLISHED';
+      return cs.finCount > 0 ? { client: closerState, server: otherState } : { client: otherState, server: closerState };
+    }
+    case 'hang':
+    case 'open': {
+      const server: TcpState = ss.synAck > 0 && conn.handshakeAckNs < 0 && cs.pkts <= cs.syn ? 'SYN_RCVD' : 'ESTABLISHED';
+      return { client: 'ESTABLISHED', server };
+    }
+  }
+}
+
+/** "SYN", "SYN/ACK", "FIN" or "data": what a retransmitted segment was. */
+function segmentKind(flags: number): string {
+  if (flags & SYN) return flags & ACK ? 'SYN/ACK' : 'SYN';
+  return flags & FIN ? 'FIN' : 'data';
+}
+
+const roleName = (k: 0 | 1, c: 0 | 1): 'client' | 'server' => (k === c ? 'client' : 'server');
+
+/** Frames as "3, 5, 9" (at most `max`, then "…"). */
+export function frameList(frames: number[], max = 8): string {
+  return frames.length > max ? `${frames.slice(0, max).join(', ')}, …` : frames.join(', ');
+}
+
+/**
+ * Finalises a connection: its record, its verdict and the findings it contributes. `endNs` is the
+ * end of the capture (or of the connection, when it is retired early after closing).
+ */
+export function buildConnection(conn: Connection, endNs: number, t: Thresholds, hint: ServerHint | null): BuiltConnection {
+  const { client: c, from } = orient(conn, hint);
+  const s = (c ^ 1) as 0 | 1;
+  const cs = conn.stats[c];
+  const ss = conn.stats[s];
+  const stallOpen: [boolean, boolean] = [false, false];
+  for (const k of [0, 1] as const) {
+    if (conn.stats[k].stallStartNs >= 0) {
+      stallOpen[k] = true;
+      conn.endStall(conn.stats[k], endNs, conn.lastFrame);
+    }
+  }
+  const closing = decideVerdict(conn, c, endNs, t);
+  const clientEp = endpoint(conn, c);
+  const serverEp = endpoint(conn, s);
+  const c2s = directionRecord(cs);
+  const s2c = directionRecord(ss);
+  c2s.zero_win_stall_ms.open_at_end = stallOpen[c];
+  s2c.zero_win_stall_ms.open_at_end = stallOpen[s];
+
+  const firstClose = (d: SideStats): number => Math.min(...[d.firstFinNs, d.firstRstNs].filter((x) => x >= 0), Infinity);
+  const cClose = firstClose(cs);
+  const sClose = firstClose(ss);
+  const synToSynAck = conn.firstSynNs >= 0 && conn.firstSynAckNs >= 0 ? conn.firstSynAckNs - conn.firstSynNs : -1;
+  const connect = conn.firstSynNs >= 0 && conn.handshakeAckNs >= 0 ? conn.handshakeAckNs - conn.firstSynNs : -1;
+  const firstFin = Math.min(...[cs.firstFinNs, ss.firstFinNs].filter((x) => x >= 0), Infinity);
+  const firstRst = Math.min(...[cs.firstRstNs, ss.firstRstNs].filter((x) => x >= 0), Infinity);
+
+  const record: ConnectionRecord = {
+    stream: conn.stream,
+    client: clientEp,
+    server: serverEp,
+    server_from: from,
+    t_first: at(conn.firstNs),
+    t_last: at(conn.lastNs),
+    duration_ms: msec(conn.lastNs - conn.firstNs),
+    frames: { first: conn.firstFrame, last: conn.lastFrame, count: conn.pkts },
+    handshake: {
+      syn_count: cs.syn,
+      synack_count: ss.synAck,
+      ack_seen: conn.handshakeAckNs >= 0,
+      syn_to_synack_ms: synToSynAck >= 0 ? msec(synToSynAck) : null,
+      connect_ms: connect >= 0 ? msec(connect) : null,
+      irtt_ms: conn.analysis.irttNs !== 0 ? msec(conn.analysis.irttNs) : null,
+      mss: { c: cs.mss >= 0 ? cs.mss : null, s: ss.mss >= 0 ? ss.mss : null },
+      wscale: { c: cs.wscale >= 0 ? cs.wscale : null, s: ss.wscale >= 0 ? ss.wscale : null },
+      sack_ok: cs.sackPermitted && ss.sackPermitted,
+      ts_ok: cs.timestamps && ss.timestamps,
+    },
+    c2s,
+    s2c,
+    close: {
+      verdict: closing.verdict,
+      who_closed_first: cClose === Infinity && sClose === Infinity ? null : cClose <= sClose ? 'client' : 'server',
+      fin_both_acked: cs.finAcked && ss.finAcked,
+      rst_after_fin: firstRst !== Infinity && firstFin < firstRst,
+      synack_after_close: ss.synAckAfterPeerClose > 0,
+      rexmt_after_close: cs.afterCloseCount + ss.afterCloseCount,
+      dup_acks_after_fin: cs.dupAckAfterFinCount + ss.dupAckAfterFinCount,
+      idle_at_end_ms: closing.verdict === 'open' || closing.verdict === 'hang' ? msec(closing.idleNs) : null,
+      waiting: closing.waiting,
+      state_guess: stateGuess(conn, c, closing.verdict),
+    },
+    anomalies: anomalies(conn, c),
+    anomalies_omitted: conn.anomaliesOmitted,
+    findings: [],
+  };
+
+  const findings = connectionFindings(conn, c, record, closing, endNs, t);
+  record.findings = [...new Set(findings.map((f) => f.kind))];
+  const pair = (k: (d: SideStats) => number): [number, number] => [k(cs), k(ss)];
+  const counts: EndpointCounts = {
+    pkts: pair((d) => d.pkts),
+    fin: pair((d) => d.finCount),
+    rst: pair((d) => d.rstCount),
+    syn: pair((d) => d.syn),
+    synAck: pair((d) => d.synAck),
+    zeroWindow: pair((d) => d.rawZeroWindow),
+  };
+  return { record, findings, counts };
+}
+
+function anomalies(conn: Connection, c: 0 | 1): Anomaly[] {
+  return conn.anomalies.slice(0, MAX_ANOMALIES).map((a) => {
+    const base = conn.analysis.sides[a.side].baseSeq;
+    const name = analysisName(a.flags);
+    return {
+      type: name,
+      frame: a.frame,
+      t: at(a.tNs),
+      dir: a.side === c ? 'c2s' : 's2c',
+      seq: (a.seq - base) >>> 0,
+      len: a.len,
+      detail: a.flags & A_DUPLICATE_ACK ? `duplicate ACK #${a.dupAckNum}` : name.replace(/_/g, ' '),
+    };
+  });
+}
+
+function connectionFindings(
+  conn: Connection,
+  c: 0 | 1,
+  r: ConnectionRecord,
+  closing: Closing,
+  endNs: number,
+  t: Thresholds,
+): ConnectionFinding[] {
+  const out: ConnectionFinding[] = [];
+  const s = (c ^ 1) as 0 | 1;
+  const add = (
+    kind: FindingKind,
+    culprit: 'server' | 'client',
+    frames: number[],
+    tNs: number,
+    tEndNs: number,
+    detail: string,
+    packets = 0,
+    tag = '',
+  ): void => {
+    out.push({
+      kind,
+      culprit,
+      packets,
+      tag,
+      instance: {
+        stream: r.stream,
+        client: r.client,
+        server: r.server,
+        frames,
+        t: at(tNs),
+        t_end: tEndNs >= 0 ? at(tEndNs) : null,
+        detail,
+      },
+    });
+  };
+  const v = closing.verdict;
+
+  if (v === 'half-closed') {
+    const closer: 0 | 1 = conn.stats[c].finCount > 0 ? c : s;
+    const d = conn.stats[closer];
+    const waitedNs = endNs - d.firstFinNs;
+    if (waitedNs >= t.fin_wait_ms * 1e6) {
+      const silent = roleName((closer ^ 1) as 0 | 1, c);
+      const acked = d.finAcked ? `acknowledged at frame ${d.finAckedFrame}` : 'never acknowledged';
+      const frames = d.finAcked ? [d.firstFinFrame, d.finAckedFrame] : [d.firstFinFrame];
+      add(
+        'missing-fin',
+        silent,
+        frames,
+        d.firstFinNs,
+        endNs,
+        `${roleName(closer, c)} FIN at frame ${d.firstFinFrame} ${acked}; no FIN from the ${silent} in the ${(waitedNs / 1e9).toFixed(3)} s until the end`,
+        0,
+        d.finAcked ? 'FIN_WAIT2' : 'FIN_WAIT1',
+      );
+    }
+  }
+  if (v === 'hang') {
+    const last = Math.max(conn.stats[0].lastPayloadNs, conn.stats[1].lastPayloadNs);
+    const lastFrame = conn.stats[0].lastPayloadNs >= conn.stats[1].lastPayloadNs ? conn.stats[0].lastPayloadFrame : conn.stats[1].lastPayloadFrame;
+    const since = last >= 0 ? `last payload at frame ${lastFrame}` : 'no payload at all';
+    add(
+      'hang',
+      'server',
+      last >= 0 ? [lastFrame, conn.lastFrame] : [conn.firstFrame, conn.lastFrame],
+      last >= 0 ? last : conn.firstNs,
+      endNs,
+      `no payload for ${(closing.idleNs / 1e9).toFixed(3)} s (${since}), nobody closed; waiting: ${closing.waiting.join(', ')}`,
+      conn.pkts,
+      closing.waiting.join('+'),
+    );
+  }
+  for (const k of [0, 1] as const) {
+    const d = conn.stats[k];
+    const who = roleName(k, c);
+    const storm = d.worstStorm();
+    if (storm && storm.sends >= t.storm_count) {
+      const rel = (storm.seq - conn.analysis.sides[k].baseSeq) >>> 0;
+      add(
+        'retransmit-storm',
+        who,
+        storm.frames,
+        storm.firstNs,
+        storm.lastNs,
+        `${who} sent the segment at relative seq ${rel} (${storm.len} bytes) ${storm.sends} times; retransmissions in frames ${frameList(storm.frames)}`,
+        d.rexmtPkts,
+        segmentKind(storm.tcpFlags),
+      );
+    }
+    if (d.afterCloseCount >= t.after_close_count) {
+      const peer = roleName((k ^ 1) as 0 | 1, c);
+      const synAck = d.synAckAfterPeerClose > 0 ? ` (${d.synAckAfterPeerClose} of them SYN/ACK)` : '';
+      add(
+        'retransmit-after-close',
+        who,
+        d.afterClose,
+        d.afterCloseFirstNs,
+        d.afterCloseLastNs,
+        `${who} retransmitted ${d.afterCloseCount} times${synAck} after the ${peer}'s FIN/RST had acknowledged or ended it; frames ${frameList(d.afterClose)}`,
+        d.afterClose.length,
+        d.synAckAfterPeerClose > 0 ? 'SYN/ACK' : 'data',
+      );
+    }
+    if (d.dupAckAfterFinCount >= t.dup_ack_after_fin_count) {
+      add(
+        'duplicate-ack-after-fin',
+        who,
+        d.dupAckAfterFin,
+        d.dupAckAfterFinFirstNs,
+        d.dupAckAfterFinLastNs,
+        `${who} sent ${d.dupAckAfterFinCount} duplicate ACKs after FIN, each answering a retransmission of data it had already acknowledged; frames ${frameList(d.dupAckAfterFin)}`,
+        d.dupAckAfterFin.length,
+      );
+    }
+    const longest = d.longestStall;
+    if (longest && longest.endNs - longest.startNs >= t.zero_window_ms * 1e6) {
+      const open = (k === c ? r.c2s : r.s2c).zero_win_stall_ms.open_at_end;
+      add(
+        'zero-window-stall',
+        who,
+        [longest.startFrame, longest.endFrame],
+        longest.startNs,
+        longest.endNs,
+        `${who} advertised a zero window for ${((longest.endNs - longest.startNs) / 1e9).toFixed(3)} s from frame ${longest.startFrame}${open ? ', still closed at the end' : ` until frame ${longest.endFrame}`}`,
+      );
+    }
+  }
+  if (v === 'reset') {
+    const k: 0 | 1 = conn.stats[c].firstRstNs >= 0 && (conn.stats[s].firstRstNs < 0 || conn.stats[c].firstRstNs <= conn.stats[s].firstRstNs) ? c : s;
+    const d = conn.stats[k];
+    const afterFin = r.close.rst_after_fin ? ' after a FIN (abortive close)' : '';
+    add('reset', roleName(k, c), [d.firstRstFrame], d.firstRstNs, -1, `${roleName(k, c)} sent RST at frame ${d.firstRstFrame}${afterFin}`, 0, afterFin ? 'after-fin' : '');
+  }
+  if (v === 'refused') {
+    const d = conn.stats[s];
+    add('refused', 'server', [d.firstRstFrame], d.firstRstNs, -1, `the SYN was answered with RST at frame ${d.firstRstFrame}: nothing listens there`);
+  }
+  if (v === 'unanswered') {
+    add(
+      'unanswered-syn',
+      'server',
+      [conn.firstFrame],
+      conn.firstSynNs,
+      conn.lastNs,
+      `${r.handshake.syn_count} SYN(s), no SYN/ACK and no RST in ${((endNs - conn.firstSynNs) / 1e9).toFixed(3)} s`,
+    );
+  }
+  const hs = r.handshake;
+  const slow = Math.max(hs.syn_to_synack_ms ?? 0, hs.connect_ms ?? 0);
+  if (slow >= t.slow_handshake_ms) {
+    add(
+      'slow-handshake',
+      'server',
+      [conn.firstFrame],
+      conn.firstSynNs,
+      conn.handshakeAckNs >= 0 ? conn.handshakeAckNs : conn.firstSynAckNs,
+      `SYN→SYN/ACK ${hs.syn_to_synack_ms ?? '–'} ms, SYN→ACK ${hs.connect_ms ?? '–'} ms (${hs.syn_count} SYN, ${hs.synack_count} SYN/ACK)`,
+    );
+  }
+  return out;
+}
+
+/** The Stevens-graph points of a connection, sequence numbers relative to each side's ISN. */
+export function buildTrace(conn: Connection, c: 0 | 1, label: string, findings: FindingKind[]): SequenceTrace {
+  const rows = conn.traceRows();
+  const points: SequenceTrace['points'] = [];
+  for (let i = 0; i < rows.length; i += TRACE_STRIDE) {
+    const side = rows[i + 1] as 0 | 1;
+    const base = conn.analysis.sides[side].baseSeq;
+    const peerBase = conn.analysis.sides[side ^ 1]!.baseSeq;
+    points.push([
+      at(rows[i]!),
+      side === c ? 0 : 1,
+      (rows[i + 2]! - base) >>> 0,
+      rows[i + 3]!,
+      rows[i + 4]!,
+      rows[i + 5]!,
+      (rows[i + 6]! - peerBase) >>> 0,
+    ]);
+  }
+  return { stream: conn.stream, label, findings, points, points_omitted: conn.traceOmitted };
+}

@@ -1,0 +1,110 @@
+import { showCommands } from './commands.js';
+import { VERDICTS, type AnalysisReport, type ConnectionRecord, type Finding } from './report.js';
+
+export interface SummaryOptions {
+  /** ANSI colours (a TTY). */
+  color?: boolean;
+  /** Finding groups printed in full (the rest are listed by title). */
+  maxFindings?: number;
+  /** Worst connections listed. */
+  maxWorst?: number;
+}
+
+const CODES = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1 } as const;
+
+/** The retransmission-like counters worth a glance, per direction. */
+const GLANCE = [
+  ['rexmt_pkts', 'retransmissions'],
+  ['dup_acks', 'dup ACKs'],
+  ['zero_win_adverts', 'zero windows'],
+  ['lost_segment', 'not captured'],
+] as const;
+
+/**
+ * The terminal summary, readable in ten seconds: what was analysed, connections by verdict,
+ * each finding with its one-line title, a plain explanation, an example connection and the
+ * tcpdump/tshark command that shows it, then the worst connections and the run's context.
+ */
+export function formatSummary(report: AnalysisReport, opts: SummaryOptions = {}): string {
+  const paint = (code: keyof typeof CODES, s: string): string => (opts.color ? `\x1b[${CODES[code]}m${s}\x1b[0m` : s);
+  const out: string[] = [];
+  const cap = report.capture;
+  const t = report.totals;
+  out.push(
+    `${paint('bold', 'tcpfuzz analyze')} ${cap.file ?? '(in memory)'}: ${cap.records} frames, ${cap.tcp_segments} TCP, ` +
+      `${t.connections} connection${t.connections === 1 ? '' : 's'}, ${cap.duration_s.toFixed(3)} s`,
+  );
+  if (cap.error) out.push(paint('yellow', `partial: ${cap.error}; analysed what was read before it`));
+  const verdicts = VERDICTS.filter((v) => t.by_verdict[v] > 0).map((v) => `${v} ${t.by_verdict[v]}`);
+  out.push(`verdicts: ${verdicts.length > 0 ? verdicts.join(' · ') : 'no TCP connections'}`);
+  const glance = GLANCE.map(([k, name]) => `${name} ${t.c2s[k]}/${t.s2c[k]}`).join(' · ');
+  out.push(paint('dim', `client→server/server→client: ${glance}`));
+  out.push('');
+
+  if (report.findings.length === 0) {
+    out.push(paint('green', '✓ no findings'));
+  } else {
+    const errors = report.findings.filter((f) => f.severity === 'error').length;
+    out.push(paint('bold', `FINDINGS: ${report.findings.length} (${errors} error${errors === 1 ? '' : 's'})`));
+    const shown = report.findings.slice(0, opts.maxFindings ?? 8);
+    for (const f of shown) out.push(...findingLines(report, f, paint));
+    const rest = report.findings.slice(shown.length);
+    for (const f of rest) out.push(`  ${mark(f, paint)} ${f.kind}: ${f.title}`);
+  }
+
+  const worst = worstConnections(report.connections, opts.maxWorst ?? 5);
+  if (worst.length > 0) {
+    out.push('', paint('bold', 'worst connections:'));
+    for (const r of worst) {
+      const rex = r.c2s.rexmt_pkts + r.s2c.rexmt_pkts;
+      out.push(
+        `  #${r.stream} ${r.client.ip}:${r.client.port} → ${r.server.ip}:${r.server.port}  ${r.close.verdict}  ` +
+          `${r.findings.join(', ')}  (${r.frames.count} pkts, ${rex} retransmitted, client ${r.close.state_guess.client} / server ${r.close.state_guess.server})`,
+      );
+    }
+  }
+  if (report.run && Object.keys(report.run).length > 0) {
+    out.push('', paint('bold', 'run:'));
+    for (const [k, v] of Object.entries(report.run)) out.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function mark(f: Finding, paint: (c: keyof typeof CODES, s: string) => string): string {
+  return f.severity === 'error' ? paint('red', '✗') : paint('yellow', '!');
+}
+
+function findingLines(report: AnalysisReport, f: Finding, paint: (c: keyof typeof CODES, s: string) => string): string[] {
+  const cmd = showCommands(report, f);
+  const lines = [`${mark(f, paint)} ${paint('bold', f.kind)}  ${f.title}`];
+  for (const l of wrap(f.explanation, 96)) lines.push(`    ${l}`);
+  const ex = f.instances[0];
+  if (ex) lines.push(`    e.g. #${ex.stream} ${ex.client.ip}:${ex.client.port} → ${ex.server.ip}:${ex.server.port}: ${ex.detail}`);
+  lines.push(paint('dim', `    show: ${cmd.tcpdump}  (${f.show.tcpdump_packets} packets)`));
+  lines.push(paint('dim', `          ${cmd.tshark}  (${f.show.tshark_packets} packets)`));
+  return lines;
+}
+
+/** Flagged connections, most finding kinds first, then most retransmissions. */
+function worstConnections(records: ConnectionRecord[], n: number): ConnectionRecord[] {
+  const score = (r: ConnectionRecord): number => r.findings.length * 1e9 + r.c2s.rexmt_pkts + r.s2c.rexmt_pkts;
+  return records
+    .filter((r) => r.findings.length > 0)
+    .sort((a, b) => score(b) - score(a) || a.stream - b.stream)
+    .slice(0, n);
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
