@@ -114,11 +114,11 @@ export function twoStacks(
   clientOpts: Partial<StackOptions> = {},
   serverOpts: Partial<StackOptions> = {},
   wrap?: (a: Link, b: Link) => [Link, Link],
-): { clock: VirtualClock; client: Stack; server: Stack } {
+): { clock: VirtualClock; client: Stack; server: Stack; links: [Link, Link] } {
   const clock = new VirtualClock(1_000_000);
   let [a, b] = createSimWire(clock, { latencyMs: 1 });
   if (wrap) [a, b] = wrap(a, b);
   const client = new Stack({ link: a, mac: PEER_MAC, ip: PEER_IP, clock, seed: 2, ...clientOpts });
   const server = new Stack({ link: b, mac: DUT_MAC, ip: DUT_IP, clock, seed: 3, ...serverOpts });
-  return { clock, client, server };
+  return { clock, client, server, links: [a, b] };
 }
