@@ -1,4 +1,5 @@
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import type { Writable } from 'node:stream';
 import { VirtualClock } from '../stack/clock.js';
 import { createSimWire } from '../stack/link/sim.js';
 import { runSim } from '../stack/sim-driver.js';
@@ -53,12 +54,8 @@ async function simConnections(n: number, concurrency: number): Promise<number> {
   return n / secs;
 }
 
-/** One connection moving `bytes` one way on the sim wire; MB/s (10^6 bytes). */
-async function simBulk(bytes: number): Promise<number> {
-  const { clock, client, server } = simPair({ sendBuffer: 1 << 20, receiveBuffer: 1 << 20, delayedAckMs: 40 });
-  let received = 0;
-  server.listen(80, (s) => s.on('data', (d: Buffer) => (received += d.length)));
-  const sock = client.connect(SERVER_IP, 80);
+/** Writes `bytes` in 64 KiB chunks, honouring back-pressure, then ends the stream. */
+function writeAll(sock: Writable, bytes: number): void {
   const chunk = Buffer.alloc(64 * 1024, 0x5a);
   let written = 0;
   const pump = (): void => {
@@ -72,7 +69,16 @@ async function simBulk(bytes: number): Promise<number> {
     sock.end();
   };
   pump();
+}
+
+/** One connection moving `bytes` one way on the sim wire; MB/s (10^6 bytes). */
+async function simBulk(bytes: number): Promise<number> {
+  const { clock, client, server } = simPair({ sendBuffer: 1 << 20, receiveBuffer: 1 << 20, delayedAckMs: 40 });
+  let received = 0;
+  server.listen(80, (s) => s.on('data', (d: Buffer) => (received += d.length)));
+  const sock = client.connect(SERVER_IP, 80);
   const t0 = performance.now();
+  writeAll(sock, bytes);
   await runSim(clock, { until: () => received >= bytes, maxSteps: 10_000_000 });
   const secs = (performance.now() - t0) / 1000;
   if (received < bytes) throw new Error(`sim bulk: ${received} of ${bytes} bytes`);
@@ -125,21 +131,8 @@ async function kernelBulk(bytes: number): Promise<number> {
     s.on('end', () => s.end());
   });
   const port = (srv.address() as AddressInfo).port;
-  const c = connect({ host: '127.0.0.1', port });
-  const chunk = Buffer.alloc(64 * 1024, 0x5a);
-  let written = 0;
   const t0 = performance.now();
-  const pump = (): void => {
-    while (written < bytes) {
-      written += chunk.length;
-      if (!c.write(chunk)) {
-        c.once('drain', pump);
-        return;
-      }
-    }
-    c.end();
-  };
-  pump();
+  writeAll(connect({ host: '127.0.0.1', port }), bytes);
   await all;
   const secs = (performance.now() - t0) / 1000;
   await new Promise((r) => srv.close(r));
