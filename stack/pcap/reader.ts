@@ -1,0 +1,415 @@
+import { open } from 'node:fs/promises';
+
+/**
+ * Reads classic pcap (both byte orders, µs and ns magic) and pcapng (SHB, IDB with
+ * if_tsresol/if_tsoffset, EPB, SPB, the obsolete Packet Block; other blocks skipped; both byte
+ * orders; any number of sections and interfaces). Files are streamed in large chunks and each
+ * record's bytes are a view into its chunk, so memory stays bounded for captures of any size.
+ * Timestamps are kept exactly as integer seconds + nanoseconds; `timeMs` is derived from them.
+ */
+
+export interface PcapRecord {
+  /** 0-based position among the file's packet records. */
+  index: number;
+  /** Byte offset of the record (classic) or block (pcapng) in the file. */
+  offset: number;
+  tsSec: number;
+  /** 0..999_999_999 (sub-nanosecond pcapng resolutions are truncated). */
+  tsNsec: number;
+  /** tsSec * 1000 + tsNsec / 1e6, for arithmetic; tsSec/tsNsec are the exact values. */
+  timeMs: number;
+  caplen: number;
+  origLen: number;
+  linktype: number;
+  /** The captured bytes: a view into the reader's chunk (copy it to keep it past the next batch). */
+  data: Uint8Array;
+  /** Interface number counted across the whole file (pcapng sections included); 0 for classic pcap. */
+  iface: number;
+}
+
+export class PcapFormatError extends Error {
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(`${message} at byte ${offset}`);
+    this.name = 'PcapFormatError';
+    this.offset = offset;
+  }
+}
+
+const MAGIC_MICROS = 0xa1b2c3d4;
+const MAGIC_NANOS = 0xa1b23c4d;
+const NG_SHB = 0x0a0d0d0a;
+const NG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const NG_IDB = 1;
+const NG_OBSOLETE_PACKET = 2;
+const NG_SPB = 3;
+const NG_EPB = 6;
+const NG_OPT_END = 0;
+const NG_OPT_IF_TSRESOL = 9;
+const NG_OPT_IF_TSOFFSET = 14;
+/** Wireshark's limits: larger captured lengths or blocks mean the file is corrupt. */
+const MAX_STANDARD_CAPLEN = 262144;
+const MAX_BLOCK = 16 * 1024 * 1024;
+const DEFAULT_CHUNK = 4 * 1024 * 1024;
+
+interface NgInterface {
+  linktype: number;
+  snaplen: number;
+  /** Timestamp units per second (if_tsresol; 10^6 by default). */
+  unitsPerSec: number;
+  /** if_tsoffset: seconds added to every timestamp. */
+  offsetSec: number;
+  /** Number across the whole file. */
+  global: number;
+}
+
+type Format = 'unknown' | 'pcap' | 'pcapng';
+
+/**
+ * The format state machine, fed with byte ranges. `parse` consumes every whole unit (file
+ * header, record or block) in the range and returns where the first incomplete unit starts;
+ * corruption throws PcapFormatError. One parser serves the in-memory and the streaming reader.
+ */
+class PcapParser {
+  private format: Format = 'unknown';
+  private le = true;
+  private nanos = false;
+  private linktype = 0;
+  private maxCaplen = MAX_STANDARD_CAPLEN;
+  private sectionIfaces: NgInterface[] = [];
+  private ifaceCount = 0;
+  private index = 0;
+  /** Output of ngTimestamp (avoids allocating a pair per record). */
+  private tsSec = 0;
+  private tsNsec = 0;
+
+  /** `b` holds file bytes starting at file offset `base`; parses b[start, end). */
+  parse(b: Uint8Array, dv: DataView, start: number, end: number, base: number, out: PcapRecord[]): number {
+    let p = start;
+    if (this.format === 'unknown') {
+      if (end - p < 4) return p;
+      const magic = dv.getUint32(p, false);
+      if (magic === NG_SHB) this.format = 'pcapng';
+      else {
+        this.readClassicMagic(dv, p, base);
+        if (end - p < 24) return p;
+        this.readClassicHeader(dv, p, base);
+        p += 24;
+      }
+    }
+    if (this.format === 'pcap') return this.parseClassicRecords(b, dv, p, end, base, out);
+    for (;;) {
+      const avail = end - p;
+      const len = this.ngBlockLength(dv, p, avail, base);
+      if (len > avail) return p;
+      this.ngBlock(b, dv, p, len, base, out);
+      p += len;
+    }
+  }
+
+  /** Bytes the unit starting at `p` needs in total (its header size while that is incomplete). */
+  unitLength(dv: DataView, p: number, avail: number, base: number): number {
+    if (this.format === 'unknown') return avail < 4 || dv.getUint32(p, false) !== NG_SHB ? 24 : this.ngBlockLength(dv, p, avail, base);
+    if (this.format === 'pcap') return avail < 16 ? 16 : 16 + this.classicCaplen(dv, p, base);
+    return this.ngBlockLength(dv, p, avail, base);
+  }
+
+  /** The error for a file that ends inside the unit at `p`. */
+  truncated(dv: DataView, p: number, avail: number, base: number): PcapFormatError {
+    const what = this.format === 'unknown' ? 'file header' : this.format === 'pcap' ? 'packet record' : 'pcapng block';
+    if (this.format === 'unknown' && avail === 0) return new PcapFormatError('empty file: not a pcap or pcapng capture', base + p);
+    const need = this.unitLength(dv, p, avail, base);
+    return new PcapFormatError(`truncated ${what}: needs ${need} bytes but the file ends after ${avail}`, base + p);
+  }
+
+  private readClassicMagic(dv: DataView, p: number, base: number): void {
+    const magicBe = dv.getUint32(p, false);
+    const magicLe = dv.getUint32(p, true);
+    if (magicLe === MAGIC_MICROS || magicLe === MAGIC_NANOS) {
+      this.le = true;
+      this.nanos = magicLe === MAGIC_NANOS;
+    } else if (magicBe === MAGIC_MICROS || magicBe === MAGIC_NANOS) {
+      this.le = false;
+      this.nanos = magicBe === MAGIC_NANOS;
+    } else {
+      throw new PcapFormatError(`not a pcap or pcapng file (magic 0x${magicBe.toString(16).padStart(8, '0')})`, base + p);
+    }
+  }
+
+  private readClassicHeader(dv: DataView, p: number, base: number): void {
+    const major = dv.getUint16(p + 4, this.le);
+    const minor = dv.getUint16(p + 6, this.le);
+    if (major !== 2) throw new PcapFormatError(`unsupported pcap version ${major}.${minor} (only 2.x exists)`, base + p + 4);
+    const snaplen = dv.getUint32(p + 16, this.le);
+    this.maxCaplen = Math.min(Math.max(MAX_STANDARD_CAPLEN, snaplen), MAX_BLOCK);
+    // The upper bits carry FCS information (pcap spec, "LinkType and additional information").
+    this.linktype = dv.getUint32(p + 20, this.le) & 0xffff;
+    this.format = 'pcap';
+  }
+
+  private classicCaplen(dv: DataView, p: number, base: number): number {
+    const caplen = dv.getUint32(p + 8, this.le);
+    if (caplen > this.maxCaplen) {
+      throw new PcapFormatError(`corrupt packet record: captured length ${caplen} exceeds the maximum ${this.maxCaplen}`, base + p);
+    }
+    return caplen;
+  }
+
+  /** The hot loop: classic pcap records. */
+  private parseClassicRecords(b: Uint8Array, dv: DataView, start: number, end: number, base: number, out: PcapRecord[]): number {
+    const le = this.le;
+    const nsPerUnit = this.nanos ? 1 : 1000;
+    const unitsPerSec = this.nanos ? 1e9 : 1e6;
+    const linktype = this.linktype;
+    let p = start;
+    while (end - p >= 16) {
+      const caplen = this.classicCaplen(dv, p, base);
+      const dataEnd = p + 16 + caplen;
+      if (dataEnd > end) break;
+      const tsSec = dv.getUint32(p, le);
+      const frac = dv.getUint32(p + 4, le);
+      if (frac >= unitsPerSec) {
+        throw new PcapFormatError(`corrupt packet record: sub-second timestamp ${frac} is not below ${unitsPerSec}`, base + p + 4);
+      }
+      const tsNsec = frac * nsPerUnit;
+      out.push({
+        index: this.index++,
+        offset: base + p,
+        tsSec,
+        tsNsec,
+        timeMs: tsSec * 1000 + tsNsec / 1e6,
+        caplen,
+        origLen: dv.getUint32(p + 12, le),
+        linktype,
+        data: b.subarray(p + 16, dataEnd),
+        iface: 0,
+      });
+      p = dataEnd;
+    }
+    return p;
+  }
+
+  /** Total length of the block at `p`, validated; 12 (the minimum) while the header is incomplete. */
+  private ngBlockLength(dv: DataView, p: number, avail: number, base: number): number {
+    if (avail < 12) return 12;
+    let le = this.le;
+    if (dv.getUint32(p, false) === NG_SHB) {
+      // A section header declares its own byte order (pcapng §4.1).
+      const bom = dv.getUint32(p + 8, true);
+      if (bom === NG_BYTE_ORDER_MAGIC) le = true;
+      else if (bom === 0x4d3c2b1a) le = false;
+      else throw new PcapFormatError(`corrupt section header: byte-order magic 0x${bom.toString(16)}`, base + p + 8);
+    }
+    const len = dv.getUint32(p + 4, le);
+    if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK) {
+      throw new PcapFormatError(`corrupt pcapng block: total length ${len} (must be a multiple of 4, 12..${MAX_BLOCK})`, base + p + 4);
+    }
+    return len;
+  }
+
+  private ngBlock(b: Uint8Array, dv: DataView, p: number, len: number, base: number, out: PcapRecord[]): void {
+    const type = dv.getUint32(p, this.le);
+    if (type === NG_SHB) this.ngSectionHeader(dv, p, len, base);
+    const le = this.le;
+    const trailer = dv.getUint32(p + len - 4, le);
+    if (trailer !== len) {
+      throw new PcapFormatError(`corrupt pcapng block: trailing length ${trailer} differs from leading length ${len}`, base + p + len - 4);
+    }
+    switch (type) {
+      case NG_SHB:
+        return;
+      case NG_IDB:
+        return this.ngInterface(dv, p, len, base);
+      case NG_EPB:
+      case NG_OBSOLETE_PACKET: {
+        const fixed = 28; // block header 8 + interface 4 + timestamp 8 + lengths 8
+        if (len < fixed + 4) throw new PcapFormatError(`corrupt packet block: length ${len} below ${fixed + 4}`, base + p);
+        const ifId = type === NG_EPB ? dv.getUint32(p + 8, le) : dv.getUint16(p + 8, le);
+        const caplen = dv.getUint32(p + 20, le);
+        if (fixed + caplen + 4 > len) {
+          throw new PcapFormatError(`corrupt packet block: captured length ${caplen} overruns the block of ${len} bytes`, base + p + 20);
+        }
+        const iface = this.ngIface(ifId, base + p + 8);
+        this.ngTimestamp(dv.getUint32(p + 12, le), dv.getUint32(p + 16, le), iface);
+        this.pushNg(b, p, p + fixed, caplen, dv.getUint32(p + 24, le), iface, base, out);
+        return;
+      }
+      case NG_SPB: {
+        if (len < 16) throw new PcapFormatError(`corrupt simple packet block: length ${len} below 16`, base + p);
+        const iface = this.ngIface(0, base + p);
+        const origLen = dv.getUint32(p + 8, le);
+        // An SPB's captured length is implied: the original length cut to the snaplen (pcapng §4.4).
+        let caplen = Math.min(origLen, len - 16);
+        if (iface.snaplen > 0) caplen = Math.min(caplen, iface.snaplen);
+        this.tsSec = 0;
+        this.tsNsec = 0;
+        this.pushNg(b, p, p + 12, caplen, origLen, iface, base, out);
+        return;
+      }
+      default:
+        return; // Statistics, name resolution, decryption secrets, custom blocks: not needed.
+    }
+  }
+
+  private ngSectionHeader(dv: DataView, p: number, len: number, base: number): void {
+    this.le = dv.getUint32(p + 8, true) === NG_BYTE_ORDER_MAGIC;
+    if (len < 28) throw new PcapFormatError(`corrupt section header: length ${len} below 28`, base + p);
+    const major = dv.getUint16(p + 12, this.le);
+    if (major !== 1) throw new PcapFormatError(`unsupported pcapng version ${major}.${dv.getUint16(p + 14, this.le)}`, base + p + 12);
+    // Interface numbers restart in every section (pcapng §4.2).
+    this.sectionIfaces = [];
+    this.format = 'pcapng';
+  }
+
+  private ngInterface(dv: DataView, p: number, len: number, base: number): void {
+    if (len < 20) throw new PcapFormatError(`corrupt interface description block: length ${len} below 20`, base + p);
+    const le = this.le;
+    const iface: NgInterface = {
+      linktype: dv.getUint16(p + 8, le),
+      snaplen: dv.getUint32(p + 12, le),
+      unitsPerSec: 1e6,
+      offsetSec: 0,
+      global: this.ifaceCount++,
+    };
+    const optEnd = p + len - 4;
+    for (let o = p + 16; o + 4 <= optEnd; ) {
+      const code = dv.getUint16(o, le);
+      const olen = dv.getUint16(o + 2, le);
+      if (code === NG_OPT_END) break;
+      if (o + 4 + olen > optEnd) throw new PcapFormatError(`corrupt interface option ${code}: length ${olen} overruns the block`, base + o);
+      if (code === NG_OPT_IF_TSRESOL && olen >= 1) {
+        const v = dv.getUint8(o + 4);
+        // MSB clear: 10^-v seconds; set: 2^-(v & 0x7f) (pcapng §4.2, if_tsresol).
+        const units = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
+        if (!Number.isSafeInteger(units)) throw new PcapFormatError(`unsupported if_tsresol 0x${v.toString(16)}`, base + o + 4);
+        iface.unitsPerSec = units;
+      } else if (code === NG_OPT_IF_TSOFFSET && olen >= 8) {
+        iface.offsetSec = Number(dv.getBigInt64(o + 4, le));
+      }
+      o += 4 + ((olen + 3) & ~3);
+    }
+    this.sectionIfaces.push(iface);
+  }
+
+  private ngIface(id: number, offset: number): NgInterface {
+    const iface = this.sectionIfaces[id];
+    if (!iface) throw new PcapFormatError(`packet refers to interface ${id}, but the section describes ${this.sectionIfaces.length}`, offset);
+    return iface;
+  }
+
+  /**
+   * Splits a 64-bit count of 1/unitsPerSec units into seconds and nanoseconds without losing
+   * precision: long division in 16-bit limbs keeps every intermediate below 2^53 for decimal
+   * resolutions up to nanoseconds; other resolutions take the BigInt path.
+   */
+  private ngTimestamp(hi: number, lo: number, iface: NgInterface): void {
+    const d = iface.unitsPerSec;
+    if (d <= 1e9 && 1e9 % d === 0) {
+      let cur = hi >>> 16;
+      const q3 = Math.floor(cur / d);
+      cur = (cur - q3 * d) * 65536 + (hi & 0xffff);
+      const q2 = Math.floor(cur / d);
+      cur = (cur - q2 * d) * 65536 + (lo >>> 16);
+      const q1 = Math.floor(cur / d);
+      cur = (cur - q1 * d) * 65536 + (lo & 0xffff);
+      const q0 = Math.floor(cur / d);
+      this.tsSec = ((q3 * 65536 + q2) * 65536 + q1) * 65536 + q0 + iface.offsetSec;
+      this.tsNsec = (cur - q0 * d) * (1e9 / d);
+    } else {
+      const units = (BigInt(hi) << 32n) | BigInt(lo);
+      const big = BigInt(d);
+      this.tsSec = Number(units / big) + iface.offsetSec;
+      this.tsNsec = Number(((units % big) * 1_000_000_000n) / big);
+    }
+  }
+
+  private pushNg(b: Uint8Array, p: number, data: number, caplen: number, origLen: number, iface: NgInterface, base: number, out: PcapRecord[]): void {
+    out.push({
+      index: this.index++,
+      offset: base + p,
+      tsSec: this.tsSec,
+      tsNsec: this.tsNsec,
+      timeMs: this.tsSec * 1000 + this.tsNsec / 1e6,
+      caplen,
+      origLen,
+      linktype: iface.linktype,
+      data: b.subarray(data, data + caplen),
+      iface: iface.global,
+    });
+  }
+}
+
+function dataView(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Parses a whole capture held in memory: every good record, and the error that stopped it, if any. */
+export function parsePcapBuffer(buf: Uint8Array): { records: PcapRecord[]; error?: PcapFormatError } {
+  const parser = new PcapParser();
+  const dv = dataView(buf);
+  const records: PcapRecord[] = [];
+  try {
+    const stop = parser.parse(buf, dv, 0, buf.length, 0, records);
+    if (stop < buf.length || buf.length === 0) return { records, error: parser.truncated(dv, stop, buf.length - stop, 0) };
+    return { records };
+  } catch (e) {
+    if (e instanceof PcapFormatError) return { records, error: e };
+    throw e;
+  }
+}
+
+/**
+ * Streams a capture as batches of records, one batch per chunk read (the fast path for
+ * analyzers: no per-record promise). Every good record is yielded before a PcapFormatError.
+ * Each chunk is a fresh buffer, so records of earlier batches stay valid while they are used.
+ */
+export async function* readPcapBatches(path: string, opts: { chunkBytes?: number } = {}): AsyncGenerator<PcapRecord[]> {
+  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK;
+  const fh = await open(path, 'r');
+  try {
+    const parser = new PcapParser();
+    let buf = Buffer.allocUnsafe(chunkBytes);
+    let dv = dataView(buf);
+    let end = 0;
+    let base = 0;
+    let eof = false;
+    for (;;) {
+      while (!eof && end < buf.length) {
+        const { bytesRead } = await fh.read(buf, end, buf.length - end, null);
+        if (bytesRead === 0) eof = true;
+        end += bytesRead;
+      }
+      const batch: PcapRecord[] = [];
+      let stop = 0;
+      let error: PcapFormatError | undefined;
+      try {
+        stop = parser.parse(buf, dv, 0, end, base, batch);
+      } catch (e) {
+        if (!(e instanceof PcapFormatError)) throw e;
+        error = e;
+      }
+      if (batch.length > 0) yield batch;
+      if (error) throw error;
+      const left = end - stop;
+      if (eof) {
+        if (left > 0 || base + end === 0) throw parser.truncated(dv, stop, left, base);
+        return;
+      }
+      // Carry the incomplete unit into a new chunk large enough to hold it whole.
+      const size = Math.max(chunkBytes, parser.unitLength(dv, stop, left, base));
+      const next = Buffer.allocUnsafe(size);
+      buf.copy(next, 0, stop, end);
+      buf = next;
+      dv = dataView(buf);
+      base += stop;
+      end = left;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Streams a capture record by record (bounded memory); throws PcapFormatError after the last good record. */
+export async function* readPcapFile(path: string): AsyncGenerator<PcapRecord> {
+  for await (const batch of readPcapBatches(path)) yield* batch;
+}
