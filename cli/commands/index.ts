@@ -3,6 +3,7 @@ import { runCommand } from './run.js';
 import { reproduceCommand } from './reproduce.js';
 import { listCommand } from './list.js';
 import { serveCommand } from './serve.js';
+import { specCommand } from './spec.js';
 
 /** Every subcommand, in the order `fuzz --help` lists them. */
-export const commands: Command[] = [runCommand, reproduceCommand, serveCommand, listCommand];
+export const commands: Command[] = [runCommand, reproduceCommand, serveCommand, listCommand, specCommand];

@@ -53,24 +53,35 @@ export class ByteRun {
     this.length = pieces.reduce((n, p) => n + p.end - p.start, 0);
   }
 
+  /** The bytes in chunks of exactly `max` bytes (the last may be shorter). */
   *chunks(max = CHUNK): Iterable<Uint8Array> {
-    let held: Uint8Array[] = [];
-    let heldLen = 0;
-    const flush = (): Uint8Array => {
-      const out = held.length === 1 ? held[0]! : Buffer.concat(held, heldLen);
-      held = [];
-      heldLen = 0;
-      return out;
-    };
+    let held: Uint8Array | undefined;
+    let n = 0;
     for (const p of this.pieces) {
-      for (const c of p.src.read(p.start, p.end, max)) {
-        if (heldLen + c.length > max) yield flush();
-        held.push(c);
-        heldLen += c.length;
+      // Top up a partly filled chunk first, so the rest of the piece is read in whole chunks
+      // that go out as they are, uncopied.
+      const topUp = n > 0 ? Math.min(p.end, p.start + max - n) : p.start;
+      for (const c of concat(p.src.read(p.start, topUp, max), p.src.read(topUp, p.end, max))) {
+        if (n === 0 && c.length === max) {
+          yield c;
+          continue;
+        }
+        held ??= new Uint8Array(max);
+        held.set(c, n);
+        n += c.length;
+        if (n === max) {
+          yield held;
+          held = undefined;
+          n = 0;
+        }
       }
     }
-    if (heldLen > 0) yield flush();
+    if (held && n > 0) yield held.subarray(0, n);
   }
+}
+
+function* concat<T>(...parts: Iterable<T>[]): Iterable<T> {
+  for (const p of parts) yield* p;
 }
 
 /**
