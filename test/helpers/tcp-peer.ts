@@ -116,7 +116,7 @@ export function twoStacks(
   wrap?: (a: Link, b: Link) => [Link, Link],
 ): { clock: VirtualClock; client: Stack; server: Stack; links: [Link, Link] } {
   const clock = new VirtualClock(1_000_000);
-  let [a, b] = createSimWire(clock, { latencyMs: 1 });
+  let [a, b]: [Link, Link] = createSimWire(clock, { latencyMs: 1 });
   if (wrap) [a, b] = wrap(a, b);
   const client = new Stack({ link: a, mac: PEER_MAC, ip: PEER_IP, clock, seed: 2, ...clientOpts });
   const server = new Stack({ link: b, mac: DUT_MAC, ip: DUT_IP, clock, seed: 3, ...serverOpts });
