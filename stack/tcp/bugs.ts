@@ -48,7 +48,11 @@ export const BUG_PROFILES: readonly BugProfile[] = [
       'timer: after the initial RTO (3.0 s in 2014, this profile\'s default) the SYN,ACK is resent, ' +
       'the peer answers with a duplicate ACK that reaches the connection directly (it is already ' +
       'in `channels`), Syn_rcvd -> Established, the data and then the FIN go out, close returns, ' +
-      'and only then is the original ACK processed — now stale (the seed\'s ' +
+      'and the callback completes. Meanwhile segments carrying data or a FIN (the seed\'s "hi mom") ' +
+      'wait in order behind the held ACK, as they did behind the stalled Rx.input of that flow; ' +
+      'pure ACKs take the ACK path — which is why a data segment does not end the pause and the ' +
+      'duplicate ACK does. When the callback has completed the held ACK is processed ' +
+      '— now stale (the seed\'s ' +
       '`{ Fin_wait_1 .. }  - Recv_ack <isn+1> ->  { Fin_wait_1 .. }` line). ' +
       'Why SYN,ACKs continue after the close (our reconstruction; the 2014 Tx/Rx thread code ' +
       'is not reproduced line by line): in mirage the listen entry `(tx_isn, (pushf, (pcb, th)))` ' +
