@@ -4,7 +4,7 @@
  * 28-byte packet (Ethernet padding) are not part of ARP and stay in the Ethernet payload.
  */
 import { readMac, writeMac, type Ipv4, type Mac } from '../addr.js';
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { allocBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { ETHERTYPE_IPV4 } from './ethernet.js';
 import { wireFail, type Parsed } from './errors.js';
 
@@ -54,7 +54,7 @@ export function emitArpInto(r: ArpRepr, buf: Uint8Array, off: number): number {
 }
 
 export function emitArp(r: ArpRepr): Uint8Array {
-  const buf = new Uint8Array(ARP_PACKET_LEN);
+  const buf = allocBytes(ARP_PACKET_LEN);
   emitArpInto(r, buf, 0);
   return buf;
 }

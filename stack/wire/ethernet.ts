@@ -5,7 +5,7 @@
  * emit(parse(frame)) reproduces the frame byte for byte.
  */
 import { readMac, writeMac, type Mac } from '../addr.js';
-import { placeBytes, readU16, writeU16 } from './bytes.js';
+import { allocBytes, placeBytes, readU16, writeU16 } from './bytes.js';
 import { wireFail, type Parsed } from './errors.js';
 
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -57,7 +57,7 @@ export function emitEthernetInto(r: EthernetRepr, buf: Uint8Array, off: number):
 }
 
 export function emitEthernet(r: EthernetRepr): Uint8Array {
-  const buf = new Uint8Array(ethernetReprLength(r));
+  const buf = allocBytes(ethernetReprLength(r));
   emitEthernetInto(r, buf, 0);
   return buf;
 }

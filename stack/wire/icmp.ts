@@ -3,7 +3,7 @@
  * message — and any of those three with bytes this repr cannot carry (an echo with a non-zero
  * code, an unreachable whose unused bytes are not zero) — is kept raw, so emit(parse(x)) == x.
  */
-import { hex16, placeBytes, readU16, writeU16 } from './bytes.js';
+import { allocBytes, hex16, placeBytes, readU16, writeU16 } from './bytes.js';
 import { checksumFinish, checksumSum } from './checksum.js';
 import { wireFail, type Parsed } from './errors.js';
 
@@ -116,7 +116,7 @@ export function emitIcmpInto(r: IcmpRepr, buf: Uint8Array, off: number): number 
 }
 
 export function emitIcmp(r: IcmpRepr): Uint8Array {
-  const buf = new Uint8Array(icmpReprLength(r));
+  const buf = allocBytes(icmpReprLength(r));
   emitIcmpInto(r, buf, 0);
   return buf;
 }

@@ -5,7 +5,7 @@
  * link-layer padding after it is not part of the datagram.
  */
 import type { Ipv4 } from '../addr.js';
-import { hex16, placeBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { allocBytes, hex16, placeBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { checksumFinish, checksumSum } from './checksum.js';
 import { wireFail, type Parsed } from './errors.js';
 
@@ -177,7 +177,7 @@ export function emitIpv4Into(r: Ipv4Repr, buf: Uint8Array, off: number): number 
 }
 
 export function emitIpv4(r: Ipv4Repr): Uint8Array {
-  const buf = new Uint8Array(ipv4ReprLength(r));
+  const buf = allocBytes(ipv4ReprLength(r));
   emitIpv4Into(r, buf, 0);
   return buf;
 }

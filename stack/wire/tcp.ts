@@ -6,7 +6,7 @@
  * not zero padding are kept too, so emit(parse(x)) == x for any header that parses.
  */
 import type { Ipv4 } from '../addr.js';
-import { hex16, placeBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { allocBytes, hex16, placeBytes, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { checksumFinish, checksumSum, pseudoHeaderSum } from './checksum.js';
 import { wireFail, type Parsed, type WireError } from './errors.js';
 import { IPPROTO_TCP } from './ipv4.js';
@@ -323,7 +323,7 @@ export function emitTcpInto(r: TcpRepr, srcIp: Ipv4, dstIp: Ipv4, buf: Uint8Arra
 }
 
 export function emitTcp(r: TcpRepr, srcIp: Ipv4, dstIp: Ipv4): Uint8Array {
-  const buf = new Uint8Array(tcpReprLength(r));
+  const buf = allocBytes(tcpReprLength(r));
   emitTcpInto(r, srcIp, dstIp, buf, 0);
   return buf;
 }
