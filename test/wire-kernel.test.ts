@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parsePcapBuffer } from '../stack/pcap/reader.js';
 import { checksumFinish, pseudoHeaderSum } from '../stack/wire/checksum.js';
 import { formatWireError } from '../stack/wire/errors.js';
 import { emitEthernet } from '../stack/wire/ethernet.js';
@@ -40,24 +41,6 @@ import { hasCommand, kernelSkipReason, run, TestNetns } from './helpers/env.js';
 const SERVER_PORT = 5000;
 const CLOSED_PORT = 5001;
 const SENT = 200_000;
-
-/**
- * Temporary classic-pcap reader (little-endian µs, as tcpdump writes here) until
- * stack/pcap/reader.ts lands; it reads nothing but record boundaries.
- */
-function readClassicPcap(buf: Uint8Array): { linktype: number; frames: Uint8Array[] } {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  assert.equal(dv.getUint32(0, true), 0xa1b2c3d4, 'tcpdump wrote a little-endian µs pcap');
-  const frames: Uint8Array[] = [];
-  let off = 24;
-  while (off + 16 <= buf.length) {
-    const caplen = dv.getUint32(off + 8, true);
-    frames.push(buf.subarray(off + 16, off + 16 + caplen));
-    off += 16 + caplen;
-  }
-  assert.equal(off, buf.length, 'whole records');
-  return { linktype: dv.getUint32(20, true), frames };
-}
 
 /** A node program for inside the namespace: accepts one connection, counts its bytes, closes after the peer's FIN. */
 const SERVER_JS = `
@@ -116,7 +99,10 @@ test('kernel frames on lo decode and re-emit byte for byte', { skip: kernelSkipR
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { file, received } = await captureLoopbackTraffic(dir);
   assert.match(received, new RegExp(`received ${SENT}`));
-  const { linktype, frames } = readClassicPcap(new Uint8Array(readFileSync(file)));
+  const { records, error: pcapError } = parsePcapBuffer(new Uint8Array(readFileSync(file)));
+  assert.equal(pcapError, undefined, 'tcpdump wrote whole records');
+  const frames = records.map((r) => r.data);
+  const linktype = records[0]!.linktype;
   assert.equal(linktype, LINKTYPE_ETHERNET);
 
   const decoded: Frame[] = [];
