@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, PSH, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSocket } from '../stack/tcp/socket.js';
-import { mssOption, rawBench, summary, type Bench } from './helpers/tcp-peer.js';
+import { peerOpens, rawBench, summary, type Bench } from './helpers/tcp-peer.js';
 
 const PORT = 80;
 const PEER_ISN = 1000;
@@ -20,11 +20,7 @@ function bench(): RfcBench {
 
 /** Completes a handshake from peer port `pp`; returns the socket, the stack's ISS and the bytes it reads. */
 async function established(b: RfcBench, pp: number): Promise<{ sock: TcpSocket; iss: number; data: Buffer[] }> {
-  b.peer.send({ srcPort: pp, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: mssOption(1460) });
-  await b.run(5);
-  const iss = b.peer.received.at(-1)!.seg.seq;
-  b.peer.send({ srcPort: pp, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1, flags: ACK });
-  await b.run(5);
+  const iss = await peerOpens(b, { srcPort: pp, dstPort: PORT, isn: PEER_ISN });
   const sock = b.socks.get(pp)!;
   const data: Buffer[] = [];
   sock.on('data', (d: Buffer) => data.push(d));

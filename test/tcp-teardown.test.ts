@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, FIN, PSH, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSocket } from '../stack/tcp/socket.js';
-import { mssOption, rawBench, summary, type Bench } from './helpers/tcp-peer.js';
+import { peerOpens, rawBench, summary, type Bench } from './helpers/tcp-peer.js';
 
 const PORT = 80;
 const PP = 40000;
@@ -13,11 +13,7 @@ const MSL = 500;
 async function established(b: Bench): Promise<{ sock: TcpSocket; iss: number }> {
   let sock: TcpSocket | undefined;
   b.stack.listen(PORT, (s) => (sock = s));
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: mssOption(1460) });
-  await b.run(5);
-  const iss = b.peer.received.at(-1)!.seg.seq;
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1, flags: ACK });
-  await b.run(5);
+  const iss = await peerOpens(b, { srcPort: PP, dstPort: PORT, isn: PEER_ISN });
   assert.ok(sock);
   return { sock, iss };
 }

@@ -7,7 +7,7 @@ import { Stack, type StackOptions } from '../../stack/stack.js';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../stack/wire/arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, emitEthernet, parseEthernet } from '../../stack/wire/ethernet.js';
 import { IPPROTO_TCP, emitIpv4, parseIpv4 } from '../../stack/wire/ipv4.js';
-import { ACK, emitTcp, parseTcp, tcpFlagsShort, type TcpOption, type TcpRepr } from '../../stack/wire/tcp.js';
+import { ACK, SYN, emitTcp, parseTcp, tcpFlagsShort, type TcpOption, type TcpRepr } from '../../stack/wire/tcp.js';
 
 export const DUT_IP: Ipv4 = 0x0a4d0002; // 10.77.0.2
 export const DUT_MAC: Mac = 0x020000000002;
@@ -98,6 +98,27 @@ export function rawBench(opts: Partial<StackOptions> = {}): Bench {
       await runSim(clock, { untilMs: clock.now() + maxMs, until: cond });
     },
   };
+}
+
+export interface PeerOpen {
+  srcPort: number;
+  dstPort: number;
+  /** The peer's ISN. */
+  isn: number;
+  mss?: number;
+  /** Window in the peer's final ACK (default 65535). */
+  window?: number;
+}
+
+/** The peer's half of a passive open: SYN, the stack's SYN,ACK, the ACK. Returns the stack's ISS. */
+export async function peerOpens(b: Bench, o: PeerOpen): Promise<number> {
+  const from = b.peer.received.length;
+  b.peer.send({ srcPort: o.srcPort, dstPort: o.dstPort, seq: o.isn, flags: SYN, options: mssOption(o.mss ?? 1460) });
+  await b.runUntil(() => b.peer.received.length > from, 1000);
+  const iss = b.peer.received[from]!.seg.seq;
+  b.peer.send({ srcPort: o.srcPort, dstPort: o.dstPort, seq: o.isn + 1, ack: iss + 1, flags: ACK, window: o.window ?? 65535 });
+  await b.run(5);
+  return iss;
 }
 
 /** `S.`/`F.`-style summary of captured segments (tcpdump flags), for readable assertion failures. */
