@@ -36,8 +36,8 @@ export class PcapFormatError extends Error {
   }
 }
 
-const MAGIC_MICROS = 0xa1b2c3d4;
-const MAGIC_NANOS = 0xa1b23c4d;
+export const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
+export const PCAP_MAGIC_NANOS = 0xa1b23c4d;
 const NG_SHB = 0x0a0d0d0a;
 const NG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const NG_IDB = 1;
@@ -125,12 +125,12 @@ class PcapParser {
   private readClassicMagic(dv: DataView, p: number, base: number): void {
     const magicBe = dv.getUint32(p, false);
     const magicLe = dv.getUint32(p, true);
-    if (magicLe === MAGIC_MICROS || magicLe === MAGIC_NANOS) {
+    if (magicLe === PCAP_MAGIC_MICROS || magicLe === PCAP_MAGIC_NANOS) {
       this.le = true;
-      this.nanos = magicLe === MAGIC_NANOS;
-    } else if (magicBe === MAGIC_MICROS || magicBe === MAGIC_NANOS) {
+      this.nanos = magicLe === PCAP_MAGIC_NANOS;
+    } else if (magicBe === PCAP_MAGIC_MICROS || magicBe === PCAP_MAGIC_NANOS) {
       this.le = false;
-      this.nanos = magicBe === MAGIC_NANOS;
+      this.nanos = magicBe === PCAP_MAGIC_NANOS;
     } else {
       throw new PcapFormatError(`not a pcap or pcapng file (magic 0x${magicBe.toString(16).padStart(8, '0')})`, base + p);
     }

@@ -1,4 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { LINKTYPE_ETHERNET } from '../wire/frame.js';
+import { PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS } from './reader.js';
 
 /**
  * Classic pcap writer (the libpcap format every tool reads). The file is valid at every
@@ -7,13 +9,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
  * frames (even by SIGKILL) leaves a file that parses to the last flushed record.
  */
 
-export const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
-export const PCAP_MAGIC_NANOS = 0xa1b23c4d;
-export const PCAP_FILE_HEADER_LEN = 24;
-export const PCAP_RECORD_HEADER_LEN = 16;
+const PCAP_FILE_HEADER_LEN = 24;
+const PCAP_RECORD_HEADER_LEN = 16;
 /** libpcap's default snapshot length, which tcpdump and Wireshark also use. */
 export const DEFAULT_SNAPLEN = 262144;
-const LINKTYPE_ETHERNET = 1;
 const DEFAULT_FLUSH_MS = 200;
 /** Buffered bytes that trigger an immediate flush, so memory stays bounded under bursts. */
 const FLUSH_BYTES = 1 << 20;

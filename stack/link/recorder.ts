@@ -1,0 +1,40 @@
+import type { Clock } from '../clock.js';
+import type { PcapWriter } from '../pcap/writer.js';
+import type { Link } from './link.js';
+
+/**
+ * A capture point: every frame crossing `inner`, both directions, goes to a pcap writer stamped
+ * with the link clock's time (virtual time on the sim wire, wall time on a TAP). The writer is
+ * the caller's (several links may share one); `close()` closes the link only.
+ */
+export class RecordingLink implements Link {
+  readonly clock: Clock;
+  readonly maxFrame: number;
+  private receiver: ((frame: Uint8Array) => void) | undefined;
+
+  constructor(
+    private readonly inner: Link,
+    private readonly writer: PcapWriter,
+  ) {
+    this.clock = inner.clock;
+    this.maxFrame = inner.maxFrame;
+    inner.onFrame((frame) => {
+      this.writer.write(this.clock.now(), frame);
+      this.receiver?.(frame);
+    });
+  }
+
+  send(frame: Uint8Array): void {
+    this.writer.write(this.clock.now(), frame);
+    this.inner.send(frame);
+  }
+
+  onFrame(cb: (frame: Uint8Array) => void): void {
+    this.receiver = cb;
+  }
+
+  close(): void {
+    this.receiver = undefined;
+    this.inner.close();
+  }
+}
