@@ -23,7 +23,11 @@ import {
   tcpOptionsSackBlocks,
   tcpOptionsSackPermitted,
   tcpOptionsTimestamps,
+  tcpOptionSpan,
   tcpOptionsWscale,
+  TCPOPT_SPAN_NO_LENGTH,
+  TCPOPT_SPAN_PAST_HEADER,
+  TCPOPT_SPAN_TOO_SHORT,
   tcpSeqLength,
   URG,
   type TcpRepr,
@@ -138,6 +142,12 @@ test('tcp: option length 0, past the header, or missing is a typed error (RFC 92
   assert.match(past.detail, /runs 3 bytes past the header/);
   const missing = error(parseTcp(synWithOptions([1, 1, 1, 3]), LOCALHOST, LOCALHOST));
   assert.deepStrictEqual([missing.kind, missing.field, missing.offset], ['truncated', 'option length', 23]);
+  // The allocation-free walk that parseTcp uses, as fast paths see it.
+  const opts = new Uint8Array([1, 0, 2, 4, 5, 0xb4, 8, 0, 8, 12, 3]);
+  assert.deepStrictEqual(
+    [0, 1, 2, 6, 8, 10].map((i) => tcpOptionSpan(opts, i, opts.length)),
+    [1, 1, 4, TCPOPT_SPAN_TOO_SHORT, TCPOPT_SPAN_PAST_HEADER, TCPOPT_SPAN_NO_LENGTH],
+  );
 });
 
 test('tcp: a known option with the wrong length is kept raw; bytes after EOL are kept when not padding', () => {

@@ -146,6 +146,26 @@ const OPT_EOL: TcpOption = Object.freeze({ kind: 'eol' });
 const OPT_NOP: TcpOption = Object.freeze({ kind: 'nop' });
 const OPT_SACK_PERMITTED: TcpOption = Object.freeze({ kind: 'sackPermitted' });
 
+/** tcpOptionSpan results for options whose length is illegal (RFC 9293 §3.1 MUST-7). */
+export const TCPOPT_SPAN_NO_LENGTH = -1;
+export const TCPOPT_SPAN_TOO_SHORT = -2;
+export const TCPOPT_SPAN_PAST_HEADER = -3;
+
+/**
+ * Bytes the option at `b[i]` occupies within a header ending at `end` (1 for EOL and NOP), or a
+ * negative TCPOPT_SPAN_* when its length byte is missing, below 2, or runs past the header. The
+ * one option walk: parseTcpOptions uses it, and fast paths can walk options without allocating.
+ */
+export function tcpOptionSpan(b: Uint8Array, i: number, end: number): number {
+  const type = b[i]!;
+  if (type === TCPOPT_EOL || type === TCPOPT_NOP) return 1;
+  if (i + 1 >= end) return TCPOPT_SPAN_NO_LENGTH;
+  const len = b[i + 1]!;
+  if (len < 2) return TCPOPT_SPAN_TOO_SHORT;
+  if (i + len > end) return TCPOPT_SPAN_PAST_HEADER;
+  return len;
+}
+
 /**
  * Decodes the option bytes [start, end) of a header. RFC 9293 §3.1 MUST-7: an illegal option
  * length (below 2, or running past the header) is a typed error, never a loop or a crash.
@@ -166,19 +186,18 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpO
       if (!implicit) out.push({ kind: 'padding', data: b.subarray(i, end) });
       return out;
     }
-    if (type === TCPOPT_NOP) {
-      out.push(OPT_NOP);
-      i++;
-      continue;
+    const span = tcpOptionSpan(b, i, end);
+    if (span === TCPOPT_SPAN_NO_LENGTH) {
+      return wireFail('tcp', 'truncated', 'option length', i, `option kind ${type} at the end of the header has no length byte`);
     }
-    if (i + 1 >= end) return wireFail('tcp', 'truncated', 'option length', i, `option kind ${type} at the end of the header has no length byte`);
-    const len = b[i + 1]!;
-    if (len < 2) return wireFail('tcp', 'bad-field', 'option length', i + 1, `bad option length ${len} for option kind ${type} (must be at least 2)`);
-    if (i + len > end) {
-      return wireFail('tcp', 'bad-field', 'option length', i + 1, `bad option length ${len} for option kind ${type} (runs ${i + len - end} bytes past the header)`);
+    if (span === TCPOPT_SPAN_TOO_SHORT) {
+      return wireFail('tcp', 'bad-field', 'option length', i + 1, `bad option length ${b[i + 1]} for option kind ${type} (must be at least 2)`);
     }
-    out.push(decodeOption(b, type, i, len));
-    i += len;
+    if (span === TCPOPT_SPAN_PAST_HEADER) {
+      return wireFail('tcp', 'bad-field', 'option length', i + 1, `bad option length ${b[i + 1]} for option kind ${type} (runs ${i + b[i + 1]! - end} bytes past the header)`);
+    }
+    out.push(type === TCPOPT_NOP ? OPT_NOP : decodeOption(b, type, i, span));
+    i += span;
   }
   return out;
 }
