@@ -4,7 +4,7 @@
  * lists where we deliberately differ from pathod.
  */
 export type { MessageSpec, Offset, RequestSpec, ResponseSpec, Token, Value } from './ast.js';
-export { ByteRun, CHUNK } from './byte-source.js';
+export type { ByteRun } from './byte-source.js';
 export { RenderError, SpecError } from './errors.js';
 export type { FileAccess } from './file-source.js';
 export { FREEZE_LIMIT } from './freeze.js';
@@ -12,7 +12,6 @@ export { MAX_REPEAT, parseRequests, parseResponse } from './parser.js';
 export { renderMessage, sentBytes, type PlanStep, type RenderedMessage } from './render.js';
 export type { RenderOptions } from './resolve.js';
 export { specString } from './spec-string.js';
-export { USER_AGENTS } from './user-agents.js';
 
 import type { MessageSpec } from './ast.js';
 import { freezeResolved } from './freeze.js';

@@ -283,9 +283,7 @@ class Parser {
 
   private times(): Token | null {
     const d = this.digits();
-    if (!d) {
-      return this.wanted('a repeat count');
-    }
+    if (!d) return this.wanted('a repeat count');
     const count = this.safeInteger(d);
     if (count > MAX_REPEAT) this.hard(`x${count} is over the limit of ${MAX_REPEAT} repeats`, d.at);
     return { type: 'times', count };
@@ -293,11 +291,9 @@ class Parser {
 
   private nested(): Token | null {
     const q = this.quoted();
-    if (!q) {
-      return this.wanted('a quoted response spec');
-    }
+    if (!q) return this.wanted('a quoted response spec');
     const text = this.decode(q);
-    const inner = String.fromCharCode(...text);
+    const inner = Buffer.from(text).toString('latin1');
     try {
       return { type: 'nested', text, response: parseResponse(inner) };
     } catch (e) {

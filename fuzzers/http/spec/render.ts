@@ -19,7 +19,6 @@ export interface RenderedMessage {
   /** The base message's length: what action offsets index. */
   readonly baseLength: number;
   readonly disconnects: boolean;
-  readonly resolved: ResolvedMessage;
   /** The frozen spec of exactly this rendering: parsing and rendering it sends the same bytes. */
   freeze(): string;
 }
@@ -50,7 +49,6 @@ export function planOf(resolved: ResolvedMessage): RenderedMessage {
     length: sent,
     baseLength: resolved.length,
     disconnects,
-    resolved,
     freeze: () => freezeResolved(resolved),
   });
   for (const a of actions) {

@@ -10,7 +10,7 @@ import { domainToUnicode } from 'node:url';
  */
 export function hostFromUrl(path: Uint8Array): string | undefined {
   // decode("ascii", errors="ignore"), then urlsplit's clean-up of the input.
-  let url = String.fromCharCode(...path.filter((b) => b < 0x80));
+  let url = Buffer.from(path.filter((b) => b < 0x80)).toString('latin1');
   url = url.replace(/^[\x00-\x20]+/, '').replace(/[\t\r\n]/g, '');
   const colon = url.indexOf(':');
   if (colon > 0 && /^[A-Za-z][A-Za-z0-9+.-]*$/.test(url.slice(0, colon))) url = url.slice(colon + 1);
