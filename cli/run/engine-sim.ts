@@ -22,7 +22,7 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
   const clock = new VirtualClock(SIM_EPOCH_MS);
   const files = new RunFiles(cfg.outDir);
   const [clientEnd, targetEnd] = createSimWire(clock, { latencyMs: 0.05 });
-  const { link, faults } = wrapTargetLink(targetEnd, files.pcap, { spec: cfg.faults, seed: cfg.seed });
+  const { link, recorder, faults } = wrapTargetLink(targetEnd, files.pcap, { spec: cfg.faults, seed: cfg.seed });
   const kernelIp = parseIpv4(cfg.kernelIp)!;
   const stackIp = parseIpv4(cfg.stackIp)!;
   const target = new Stack({
@@ -56,6 +56,7 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
       target,
       files,
       faults,
+      recorder,
       link: 'sim',
       peerSocketSource: "the client stack's own connections (sim wire)",
       drive: async (p) => {

@@ -24,7 +24,7 @@ export async function runOnTap(cfg: RunConfig, ctx: EngineContext): Promise<RawR
   });
   const files = new RunFiles(cfg.outDir);
   const start = clock.now();
-  const { link, faults } = wrapTargetLink(lab.link, files.pcap, { spec: cfg.faults, seed: cfg.seed });
+  const { link, recorder, faults } = wrapTargetLink(lab.link, files.pcap, { spec: cfg.faults, seed: cfg.seed });
   const target = new Stack({
     link,
     mac: lab.stackMac,
@@ -45,6 +45,7 @@ export async function runOnTap(cfg: RunConfig, ctx: EngineContext): Promise<RawR
       target,
       files,
       faults,
+      recorder,
       link: 'tap',
       peerSocketSource: "the kernel's socket table (/proc/net/tcp in the lab namespace)",
       drive: (p) => p,

@@ -51,11 +51,15 @@ export class RunFiles {
  * them, and faults sit between that capture point and the target stack, as a lossy wire would:
  * target stack ⇄ FaultyLink ⇄ RecordingLink ⇄ TAP (or sim wire end).
  */
-export function wrapTargetLink(capturePoint: Link, pcap: PcapWriter, faults: { spec: FaultSpec | undefined; seed: number }): { link: Link; faults: FaultyLink | undefined } {
-  const recorded = new RecordingLink(capturePoint, pcap);
-  if (!faults.spec) return { link: recorded, faults: undefined };
-  const injector = new FaultyLink(recorded, faults.spec, new Rng(faults.seed).fork());
-  return { link: injector, faults: injector };
+export function wrapTargetLink(
+  capturePoint: Link,
+  pcap: PcapWriter,
+  faults: { spec: FaultSpec | undefined; seed: number },
+): { link: Link; recorder: RecordingLink; faults: FaultyLink | undefined } {
+  const recorder = new RecordingLink(capturePoint, pcap);
+  if (!faults.spec) return { link: recorder, recorder, faults: undefined };
+  const injector = new FaultyLink(recorder, faults.spec, new Rng(faults.seed).fork());
+  return { link: injector, recorder, faults: injector };
 }
 
 /** Runs the jobs against a served target and collects what both engines report. */
@@ -67,6 +71,7 @@ export async function driveJobs(
     target: Stack;
     files: RunFiles;
     faults: FaultyLink | undefined;
+    recorder: RecordingLink;
     /** Waits for the jobs while keeping the engine turning (the sim driver, or plain await). */
     drive: <T>(p: Promise<T>) => Promise<T>;
     /** Peer socket states at the end, keyed `ip:port` of the client side. */
@@ -80,6 +85,8 @@ export async function driveJobs(
   const peerSockets = await parts.peerSockets();
   const stackStates = histogram(parts.target.tcp.connections().map((t) => linuxStateName(t.state.name)));
   const endedAt = parts.dialer.clock.now();
+  // The capture ends with the measurements: aborting what is left is clean-up, not traffic to judge.
+  parts.recorder.stopRecording();
   for (const s of jobs.kept) s.destroy();
   return {
     link: parts.link,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import type { RunConfig } from './config.js';
 import { runOnSim } from './engine-sim.js';
@@ -28,6 +29,8 @@ export interface RunResult {
 export async function executeRun(cfg: RunConfig, log: Logger): Promise<RunResult> {
   mkdirSync(cfg.outDir, { recursive: true });
   const abort = new AbortController();
+  // Every running job listens for the abort: as many listeners as jobs at once is expected.
+  setMaxListeners(cfg.concurrency + 16, abort.signal);
   const onSignal = (sig: NodeJS.Signals): void => {
     if (abort.signal.aborted) process.exit(130);
     log.warn(`${sig}: stopping the jobs; the pcap and a partial report will be written (again to quit at once)`);

@@ -31,7 +31,9 @@ export function formatRunSummary(r: RunResult, opts: { color: boolean }): string
   lines.push(`target stack connections at the end: ${counts(raw.stackStates)}`);
   if (raw.faultStats) lines.push(`injected faults: ${counts(raw.faultStats)}  (retransmissions these cause are expected, not findings by themselves)`);
   for (const f of verdict.runFindings) lines.push(`RUN FINDING ${f.kind}: ${f.title}`, `  ${f.explanation}`);
-  lines.push('', formatSummary(r.report, opts), '');
+  // The run section is summarised above in the run's own words; the analysis part prints the rest.
+  const { run: _run, ...analysis } = r.report;
+  lines.push('', formatSummary(analysis, opts), '');
   lines.push(`files: ${Object.values(r.files).join('  ')}`);
   lines.push(`replay: ${r.report.run?.['command'] as string}`);
   return lines.join('\n');

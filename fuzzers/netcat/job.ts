@@ -83,12 +83,14 @@ export function runNetcatJob(
   return new Promise<JobResult>((resolve) => {
     let settled = false;
     let timer: TimerHandle | undefined;
+    const onAbort = (): void => finish('cancelled');
     const sock = dialer.dial(spec.host, spec.port);
 
     const finish = (outcome: JobOutcome, detail?: string): void => {
       if (settled) return;
       settled = true;
       clock.clearTimer(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       const received = new Uint8Array(kept);
       let off = 0;
       for (const c of chunks) {
@@ -122,7 +124,7 @@ export function runNetcatJob(
       finish('cancelled');
       return;
     }
-    opts.signal?.addEventListener('abort', () => finish('cancelled'), { once: true });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     const arm = (ms: number, outcome: JobOutcome): void => {
       clock.clearTimer(timer);

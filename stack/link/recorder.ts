@@ -11,6 +11,7 @@ export class RecordingLink implements Link {
   readonly clock: Clock;
   readonly maxFrame: number;
   private receiver: ((frame: Uint8Array) => void) | undefined;
+  private recording = true;
 
   constructor(
     private readonly inner: Link,
@@ -19,18 +20,26 @@ export class RecordingLink implements Link {
     this.clock = inner.clock;
     this.maxFrame = inner.maxFrame;
     inner.onFrame((frame) => {
-      this.writer.write(this.clock.now(), frame);
+      if (this.recording) this.writer.write(this.clock.now(), frame);
       this.receiver?.(frame);
     });
   }
 
   send(frame: Uint8Array): void {
-    this.writer.write(this.clock.now(), frame);
+    if (this.recording) this.writer.write(this.clock.now(), frame);
     this.inner.send(frame);
   }
 
   onFrame(cb: (frame: Uint8Array) => void): void {
     this.receiver = cb;
+  }
+
+  /**
+   * Ends the capture while frames keep flowing: a run stops recording once its measurements are
+   * taken, so the clean-up that follows (aborting leftover connections) is not judged as traffic.
+   */
+  stopRecording(): void {
+    this.recording = false;
   }
 
   close(): void {
