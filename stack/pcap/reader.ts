@@ -21,7 +21,10 @@ export interface PcapRecord {
   caplen: number;
   origLen: number;
   linktype: number;
-  /** The captured bytes: a view into the reader's chunk (copy it to keep it past the next batch). */
+  /**
+   * The captured bytes: a plain Uint8Array view into the buffer or chunk read (never a copy;
+   * chunks are not reused, so a view stays valid as long as it is referenced).
+   */
   data: Uint8Array;
   /** Interface number counted across the whole file (pcapng sections included); 0 for classic pcap. */
   iface: number;
@@ -161,6 +164,8 @@ class PcapParser {
     const nsPerUnit = this.nanos ? 1 : 1000;
     const unitsPerSec = this.nanos ? 1e9 : 1e6;
     const linktype = this.linktype;
+    const ab = b.buffer;
+    const bo = b.byteOffset;
     let p = start;
     while (end - p >= 16) {
       const caplen = this.classicCaplen(dv, p, base);
@@ -181,7 +186,7 @@ class PcapParser {
         caplen,
         origLen: dv.getUint32(p + 12, le),
         linktype,
-        data: b.subarray(p + 16, dataEnd),
+        data: new Uint8Array(ab, bo + p + 16, caplen),
         iface: 0,
       });
       p = dataEnd;
@@ -333,7 +338,7 @@ class PcapParser {
       caplen,
       origLen,
       linktype: iface.linktype,
-      data: b.subarray(data, data + caplen),
+      data: new Uint8Array(b.buffer, b.byteOffset + data, caplen),
       iface: iface.global,
     });
   }
