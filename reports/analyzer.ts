@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { ipv4ToString, parseIpv4 } from '../stack/addr.js';
-import { PcapFormatError, readPcapFile, type PcapRecord } from '../stack/pcap/reader.js';
+import { PcapFormatError, readPcapBatches, type PcapRecord } from '../stack/pcap/reader.js';
 import type { Connection } from './connection.js';
 import { decodeTcpSegment, SKIP_NOT_IPV4, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_OK } from './decode.js';
 import { FindingCollector } from './findings.js';
@@ -12,6 +12,7 @@ import {
   TSHARK_COUNTERS,
   VERDICTS,
   type AnalysisReport,
+  type CaptureInfo,
   type ConnectionRecord,
   type FindingKind,
   type SequenceTrace,
@@ -38,6 +39,11 @@ export interface AnalyzeOptions {
    * late retransmission still lands in its connection.
    */
   lingerMs?: number;
+  /**
+   * When the capture stopped (Unix seconds), if the caller knows (e.g. `fuzz run`). Hangs and
+   * missing FINs are judged against the capture's end; without this it is the last record.
+   */
+  captureEndUnixS?: number;
   /** Receives every connection record as it is finalised (streaming consumers). */
   onConnection?: (record: ConnectionRecord) => void;
   /**
@@ -51,8 +57,8 @@ export const DEFAULT_MAX_RECORDS = 20_000;
 export const DEFAULT_MAX_TRACES = 40;
 export const DEFAULT_MAX_TIMELINE = 2_000;
 const DEFAULT_LINGER_MS = 60_000;
-/** Segments between sweeps for closed connections to retire. */
-const SWEEP_EVERY = 1 << 16;
+/** Closed connections that trigger a sweep (at least; twice the survivors of the last one). */
+const SWEEP_MIN = 1024;
 
 /** Parses `ADDR[:PORT]`; undefined when it is not an IPv4 address with an optional port 1..65535. */
 export function parseServerHint(text: string): ServerHint | undefined {
@@ -85,12 +91,13 @@ export class Analyzer {
   private readonly lingerNs: number;
   private readonly onConnection: ((r: ConnectionRecord) => void) | undefined;
   private readonly onSegment: ((s: TcpSegment, stream: number, flags: number) => void) | undefined;
+  private readonly captureEndUnixS: number | undefined;
   private readonly flows = new FlowTable((c) => this.finalize(c, c.lastNs));
   private readonly seg = emptySegment();
   private readonly collector = new FindingCollector();
   private closedQueue: Connection[] = [];
   private readonly finalized = new WeakSet<Connection>();
-  private sinceSweep = 0;
+  private sweepAt = SWEEP_MIN;
   private epochSec = -1;
   private startUnix: number | null = null;
   private endNs = TIME_BASE_NS;
@@ -119,6 +126,7 @@ export class Analyzer {
     this.lingerNs = (opts.lingerMs ?? DEFAULT_LINGER_MS) * 1e6;
     this.onConnection = opts.onConnection;
     this.onSegment = opts.onSegment;
+    this.captureEndUnixS = opts.captureEndUnixS;
   }
 
   push(r: PcapRecord): void {
@@ -149,9 +157,8 @@ export class Analyzer {
     conn.analysis.afterAnalysis(s, side);
     const wasClosed = conn.closed;
     conn.observe(s, side, f);
-    if (!wasClosed && conn.closed) this.closedQueue.push(conn);
+    if (!wasClosed && conn.closed && this.closedQueue.push(conn) >= this.sweepAt) this.sweep();
     this.onSegment?.(s, conn.stream, f);
-    if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
   }
 
   /** Connections currently held in memory. */
@@ -164,6 +171,14 @@ export class Analyzer {
    * describe the input; `error` records a read error after which nothing more was read.
    */
   finish(input: { file?: string | null; bytes?: number; error?: string | null } = {}): AnalysisReport {
+    let endFrom: CaptureInfo['end_from'] = 'last-record';
+    if (this.captureEndUnixS !== undefined && this.epochSec >= 0) {
+      const stated = Math.round((this.captureEndUnixS - this.epochSec) * 1e9) + TIME_BASE_NS;
+      if (stated > this.endNs) {
+        this.endNs = stated;
+        endFrom = 'option';
+      }
+    }
     for (const conn of [...this.flows.connections()]) {
       this.flows.remove(conn);
       this.finalize(conn, this.endNs);
@@ -183,6 +198,7 @@ export class Analyzer {
         skipped: { ...this.skipped },
         start_unix_s: this.startUnix,
         duration_s: sec(this.endNs - TIME_BASE_NS),
+        end_from: endFrom,
         error: input.error ?? null,
       },
       options: { server: this.hint ? formatServerHint(this.hint) : null, thresholds: { ...this.thresholds } },
@@ -203,9 +219,11 @@ export class Analyzer {
     };
   }
 
-  /** Retires closed connections that have been quiet for the linger time. */
+  /**
+   * Retires closed connections that have been quiet for the linger time. Runs when the queue
+   * doubles, so each closed connection is looked at a constant number of times on average.
+   */
   private sweep(): void {
-    this.sinceSweep = 0;
     const keep: Connection[] = [];
     for (const conn of this.closedQueue) {
       if (this.finalized.has(conn)) continue;
@@ -217,6 +235,7 @@ export class Analyzer {
       }
     }
     this.closedQueue = keep;
+    this.sweepAt = Math.max(SWEEP_MIN, 2 * keep.length);
   }
 
   private finalize(conn: Connection, endNs: number): void {
@@ -268,7 +287,7 @@ export async function analyzeCapture(path: string, opts: AnalyzeOptions & { part
   const analyzer = new Analyzer(opts);
   let error: string | null = null;
   try {
-    for await (const r of readPcapFile(path)) analyzer.push(r);
+    for await (const batch of readPcapBatches(path)) for (const r of batch) analyzer.push(r);
   } catch (e) {
     if (!(e instanceof PcapFormatError)) throw e;
     if (!opts.partial) throw new CaptureReadError(path, e.offset, analyzer.records, e.message);

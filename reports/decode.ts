@@ -15,11 +15,11 @@ import {
   TCP_MIN_HEADER_LEN,
   TCPOPT_EOL,
   TCPOPT_MSS,
-  TCPOPT_NOP,
   TCPOPT_SACK_PERMITTED,
   TCPOPT_TIMESTAMPS,
   TCPOPT_WSCALE,
   tcpAck,
+  tcpOptionSpan,
   tcpDstPort,
   tcpFlags,
   tcpHeaderLength,
@@ -80,22 +80,16 @@ export function decodeTcpSegment(b: Uint8Array, linktype: number, origLen: numbe
 }
 
 /**
- * Reads the options the analysis uses, walking them as Wireshark does: EOL ends the list, a
- * length below 2 or running past the header stops the walk, and an option counts only with its
- * exact length (MSS 4, window scale 3, SACK-permitted 2, timestamps 10).
+ * Reads the options the analysis uses, walking them as Wireshark does (stack/wire's one option
+ * walk): EOL ends the list, an illegal length stops it, and an option counts only with its exact
+ * length (MSS 4, window scale 3, SACK-permitted 2, timestamps 10).
  */
 function scanOptions(b: Uint8Array, start: number, end: number, s: TcpSegment): void {
-  let i = start;
-  while (i < end) {
+  for (let i = start; i < end; ) {
     const kind = b[i]!;
     if (kind === TCPOPT_EOL) return;
-    if (kind === TCPOPT_NOP) {
-      i++;
-      continue;
-    }
-    if (i + 1 >= end) return;
-    const len = b[i + 1]!;
-    if (len < 2 || i + len > end) return;
+    const len = tcpOptionSpan(b, i, end);
+    if (len < 0) return;
     if (kind === TCPOPT_WSCALE && len === 3) s.wscale = Math.min(b[i + 2]!, MAX_WSCALE);
     else if (kind === TCPOPT_MSS && len === 4) s.mss = (b[i + 2]! << 8) | b[i + 3]!;
     else if (kind === TCPOPT_SACK_PERMITTED && len === 2) s.sackPermitted = true;

@@ -148,7 +148,8 @@ function explanation(g: Group, t: Thresholds): string {
   switch (g.kind) {
     case 'missing-fin':
       return (
-        `The ${peer} closed their side (sent FIN) and the ${self} never sent its own FIN within ${t.fin_wait_ms} ms: ` +
+        `The ${peer} closed their side (sent FIN) and the ${self} never sent its own FIN by the end of the capture` +
+        `${t.fin_wait_ms > 0 ? ` (${t.fin_wait_ms} ms or more later)` : ''}: ` +
         `the ${peer} wait in FIN_WAIT2 (FIN acknowledged) or FIN_WAIT1 (not even acknowledged) — here ${tagSummary(g)} — ` +
         `and the ${self}'s sockets sit in CLOSE_WAIT. An application that reads end-of-file and never calls close(), ` +
         `or a stack whose close is lost, does this; the half-open sockets pile up until a timeout (RFC 9293 §3.6).`

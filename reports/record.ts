@@ -128,7 +128,7 @@ interface Closing {
  * The verdict rules (shared notes §2.2), in order: refused, unanswered, reset, complete,
  * half-closed, then hang or open for connections nobody closed.
  */
-function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds): Closing {
+function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds, stallOpen: [boolean, boolean]): Closing {
   const cs = conn.stats[c];
   const ss = conn.stats[c ^ 1]!;
   const idleNs = endNs - Math.max(cs.lastPayloadNs, ss.lastPayloadNs, conn.handshakeAckNs, conn.firstNs);
@@ -138,7 +138,7 @@ function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds)
   if (cs.rstCount + ss.rstCount > 0) return { verdict: 'reset', waiting: none, idleNs };
   if (cs.finCount > 0 && ss.finCount > 0) return { verdict: 'complete', waiting: none, idleNs };
   if (cs.finCount > 0 || ss.finCount > 0) return { verdict: 'half-closed', waiting: none, idleNs };
-  const waiting = waitReasons(conn, c);
+  const waiting = waitReasons(conn, c, stallOpen);
   const hang = idleNs >= t.hang_ms * 1e6 && waiting.length > 0;
   return { verdict: hang ? 'hang' : 'open', waiting, idleNs };
 }
@@ -148,7 +148,7 @@ function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds)
  * HTTP/1.1 keep-alive connection is not a bug): data nobody acknowledged, a zero window still
  * closed, or a client request the server never answered.
  */
-function waitReasons(conn: Connection, c: 0 | 1): WaitReason[] {
+function waitReasons(conn: Connection, c: 0 | 1, stallOpen: [boolean, boolean]): WaitReason[] {
   const reasons: WaitReason[] = [];
   const unacked = ([0, 1] as const).some((k) => {
     const me = conn.stats[k];
@@ -156,7 +156,7 @@ function waitReasons(conn: Connection, c: 0 | 1): WaitReason[] {
     return me.sentDataOrFin && (!peer.ackSeen || seqGt(conn.analysis.sides[k].nextseq, conn.analysis.sides[k ^ 1]!.lastack));
   });
   if (unacked) reasons.push('unacked-data');
-  if (conn.stats[0].stallStartNs >= 0 || conn.stats[1].stallStartNs >= 0) reasons.push('zero-window');
+  if (stallOpen[0] || stallOpen[1]) reasons.push('zero-window');
   const cs = conn.stats[c];
   const ss = conn.stats[c ^ 1]!;
   if (cs.lastPayloadNs >= 0 && cs.lastPayloadNs > ss.lastPayloadNs) reasons.push('no-response');
@@ -224,7 +224,7 @@ export function buildConnection(conn: Connection, endNs: number, t: Thresholds, 
       conn.endStall(conn.stats[k], endNs, conn.lastFrame);
     }
   }
-  const closing = decideVerdict(conn, c, endNs, t);
+  const closing = decideVerdict(conn, c, endNs, t, stallOpen);
   const clientEp = endpoint(conn, c);
   const serverEp = endpoint(conn, s);
   const c2s = directionRecord(cs);
@@ -362,7 +362,7 @@ function connectionFindings(
         frames,
         d.firstFinNs,
         endNs,
-        `${roleName(closer, c)} FIN at frame ${d.firstFinFrame} ${acked}; no FIN from the ${silent} in the ${(waitedNs / 1e9).toFixed(3)} s until the end`,
+        `${roleName(closer, c)} FIN at frame ${d.firstFinFrame} ${acked}; no FIN from the ${silent} in the ${(waitedNs / 1e9).toFixed(3)} s until the end of the capture`,
         0,
         d.finAcked ? 'FIN_WAIT2' : 'FIN_WAIT1',
       );

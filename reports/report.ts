@@ -33,7 +33,10 @@ export type ServerEvidence = 'option' | 'syn' | 'syn-ack' | 'port';
 export interface Thresholds {
   /** A connection with no payload for this long at the end, and a side still waiting, hangs. */
   hang_ms: number;
-  /** A FIN left unanswered this long before the end is a missing FIN. */
+  /**
+   * A FIN left unanswered this long before the end is a missing FIN. 0: any half-close still
+   * open at the end (the end is often the last packet, so waiting for more can't be observed).
+   */
   fin_wait_ms: number;
   /** One segment sent this many times (original included) is a retransmit storm. */
   storm_count: number;
@@ -49,7 +52,7 @@ export interface Thresholds {
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   hang_ms: 5000,
-  fin_wait_ms: 1000,
+  fin_wait_ms: 0,
   storm_count: 4,
   slow_handshake_ms: 1000,
   zero_window_ms: 1000,
@@ -244,7 +247,10 @@ export interface CaptureInfo {
   skipped: { not_ipv4: number; not_tcp: number; ip_fragments: number; malformed: number };
   /** Unix time of the first record, seconds. */
   start_unix_s: number | null;
+  /** From the first record to the capture's end. */
   duration_s: number;
+  /** The end is the last record, or when the caller said the capture stopped. */
+  end_from: 'last-record' | 'option';
   /** A read error after which the rest of the file was not analysed (only with partial reads). */
   error: string | null;
 }

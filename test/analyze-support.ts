@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analyzer, type AnalyzeOptions } from '../reports/analyzer.js';
-import type { AnalysisReport } from '../reports/report.js';
+import { TSHARK_COUNTERS, type AnalysisReport } from '../reports/report.js';
 import {
   A_ACK_LOST_SEGMENT,
   A_ANY_RETRANSMISSION,
@@ -25,7 +25,7 @@ import {
   A_ZERO_WINDOW_PROBE,
   A_ZERO_WINDOW_PROBE_ACK,
 } from '../reports/tcp-analysis.js';
-import { readPcapFile } from '../stack/pcap/reader.js';
+import { parsePcapBuffer, readPcapFile, type PcapRecord } from '../stack/pcap/reader.js';
 import { PcapWriter } from '../stack/pcap/writer.js';
 import type { Rng } from '../stack/rng.js';
 import { emitEthernet, ETHERTYPE_IPV4 } from '../stack/wire/ethernet.js';
@@ -55,6 +55,8 @@ export const TSHARK_FLAG_FIELDS: ReadonlyArray<readonly [number, string]> = [
 export interface FrameAnalysis {
   stream: number;
   flags: string[];
+  /** Sender "ip:port" (tshark side only). */
+  src?: string;
 }
 
 const TSHARK_BASE = ['-n', '-o', 'tcp.desegment_tcp_streams:FALSE'];
@@ -62,7 +64,7 @@ const TSHARK_BASE = ['-n', '-o', 'tcp.desegment_tcp_streams:FALSE'];
 /** tshark's verdict per TCP frame: stream and the analysis fields present. */
 export async function tsharkFrames(file: string): Promise<Map<number, FrameAnalysis>> {
   const fields = TSHARK_FLAG_FIELDS.map(([, f]) => f);
-  const args = ['-r', file, ...TSHARK_BASE, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream'];
+  const args = ['-r', file, ...TSHARK_BASE, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'ip.src', '-e', 'tcp.srcport'];
   for (const f of fields) args.push('-e', f);
   const r = await run('tshark', args, { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`tshark failed: ${r.stderr}`);
@@ -70,8 +72,8 @@ export async function tsharkFrames(file: string): Promise<Map<number, FrameAnaly
   for (const line of r.stdout.split('\n')) {
     if (!line) continue;
     const cols = line.split('\t');
-    const flags = fields.filter((_, i) => (cols[i + 2] ?? '') !== '');
-    out.set(Number(cols[0]), { stream: Number(cols[1]), flags });
+    const flags = fields.filter((_, i) => (cols[i + 4] ?? '') !== '');
+    out.set(Number(cols[0]), { stream: Number(cols[1]), flags, src: `${cols[2]}:${cols[3]}` });
   }
   return out;
 }
@@ -103,6 +105,25 @@ export function frameDiff(ours: Map<number, FrameAnalysis>, theirs: Map<number, 
   return diff;
 }
 
+/**
+ * Per connection and direction, every record counter that mirrors a tshark field against the
+ * number of frames tshark flags with it; returns the mismatches (empty when all are equal).
+ */
+export function directionCountDiff(report: AnalysisReport, theirs: Map<number, FrameAnalysis>): string[] {
+  const diff: string[] = [];
+  for (const r of report.connections) {
+    const frames = [...theirs.values()].filter((f) => f.stream === r.stream);
+    const client = `${r.client.ip}:${r.client.port}`;
+    for (const [key, field] of TSHARK_COUNTERS) {
+      const c2s = frames.filter((f) => f.src === client && f.flags.includes(field)).length;
+      const s2c = frames.filter((f) => f.src !== client && f.flags.includes(field)).length;
+      if (r.c2s[key] !== c2s) diff.push(`stream ${r.stream} c2s ${key}: ours ${r.c2s[key]}, tshark ${field} ${c2s}`);
+      if (r.s2c[key] !== s2c) diff.push(`stream ${r.stream} s2c ${key}: ours ${r.s2c[key]}, tshark ${field} ${s2c}`);
+    }
+  }
+  return diff;
+}
+
 /** Number of packets a tcpdump BPF filter / a tshark display filter shows. */
 export async function countTcpdump(file: string, filter: string): Promise<number> {
   const r = await run('tcpdump', ['-n', '-r', file, filter], { timeoutMs: 30_000 });
@@ -118,7 +139,8 @@ export async function countTshark(file: string, filter: string): Promise<number>
 
 /**
  * Traffic program run inside a namespace with the kernel's own sockets. Servers print "ready"
- * once listening. Modes are the connection lifecycles the tests capture.
+ * once listening, clients "started" once every connection is established or has failed. Modes
+ * are the connection lifecycles the tests capture.
  */
 const TRAFFIC = String.raw`
 const net = require('node:net');
@@ -136,18 +158,20 @@ if (role === 'server') {
 } else {
   const n = Number(arg || 1);
   const size = Number(process.env.SIZE || 6);
-  const one = () => new Promise((resolve) => {
+  let settled = 0;
+  const settle = () => { if (++settled === n) process.stdout.write('started\n'); };
+  const one = () => {
     const s = net.connect({ port: Number(port), host, allowHalfOpen: false });
-    s.on('error', () => resolve());
-    s.on('close', () => resolve());
+    s.on('error', settle);
     s.on('data', () => {});
     s.on('connect', () => {
+      settle();
       if (mode === 'keepalive') { s.setKeepAlive(true, 1000); s.write('hello\n'); return; }
       if (mode === 'flood') { const chunk = Buffer.alloc(1 << 16, 120); const pump = () => { while (s.write(chunk)) {} }; s.on('drain', pump); pump(); return; }
       s.end(Buffer.alloc(size, 104));
     });
-  });
-  (async () => { for (let i = 0; i < n; i++) await one(); })();
+  };
+  for (let i = 0; i < n; i++) setTimeout(one, 20 * i);
 }
 `;
 
@@ -155,12 +179,12 @@ export interface KernelCapture {
   ns: TestNetns;
   file: string;
   dir: string;
-  /** Starts the traffic program in the namespace; servers resolve once listening. */
+  /** Starts the traffic program in the namespace; resolves once the server listens / every client connection started. */
   start(role: 'server' | 'client', port: number, mode: string, arg?: string, env?: Record<string, string>): Promise<ChildProcess>;
   /** Installs nftables rules (the body of `table inet t { … }`). */
   nft(body: string): Promise<void>;
-  /** Stops tcpdump after `ms` and returns the capture file. */
-  finish(ms: number): Promise<string>;
+  /** Stops tcpdump after `ms`; returns the capture file and when the capture stopped (Unix seconds). */
+  finish(ms: number): Promise<{ file: string; endUnixS: number }>;
   close(): Promise<void>;
 }
 
@@ -172,7 +196,9 @@ export async function kernelCapture(name: string): Promise<KernelCapture> {
   const script = join(dir, 'traffic.cjs');
   writeFileSync(script, TRAFFIC);
   await ns.exec('ip', ['link', 'set', 'lo', 'mtu', '1500']);
-  const tcpdump = ns.spawn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-w', file, 'tcp']);
+  // Immediate mode: without it packets wait in the ring until a block fills or a 1 s timer fires,
+  // and a tcpdump stopped before that loses the last second of the capture.
+  const tcpdump = ns.spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp']);
   await waitFor(tcpdump, 'stderr', 'listening on', 5000);
   return {
     ns,
@@ -183,7 +209,7 @@ export async function kernelCapture(name: string): Promise<KernelCapture> {
       if (arg !== undefined) args.push(arg);
       const envArgs = Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
       const child = ns.spawn('env', [...envArgs, process.execPath, ...args]);
-      if (role === 'server') await waitFor(child, 'stdout', 'ready', 5000);
+      await waitFor(child, 'stdout', role === 'server' ? 'ready' : 'started', 10_000);
       return child;
     },
     async nft(body) {
@@ -192,8 +218,9 @@ export async function kernelCapture(name: string): Promise<KernelCapture> {
     },
     async finish(ms) {
       await new Promise((r) => setTimeout(r, ms));
+      const endUnixS = Date.now() / 1000;
       await ns.stop(tcpdump);
-      return file;
+      return { file, endUnixS };
     },
     async close() {
       await ns.close();
@@ -357,4 +384,84 @@ export function writeCapture(path: string, frames: readonly TimedFrame[]): void 
   const w = PcapWriter.open(path, { nanos: true });
   for (const f of frames) w.writeExact(f.tsSec, f.tsNsec, f.frame);
   w.close();
+}
+
+/**
+ * Builds one TCP conversation segment by segment with correct sequence numbers, for tests that
+ * need exact scenarios (a half-close, a storm, a stall) without a kernel. Times are seconds.
+ */
+export class Conversation {
+  readonly frames: TimedFrame[];
+  private readonly nxt: [number, number];
+  private readonly ep: [[number, number], [number, number]];
+  t: number;
+
+  constructor(
+    frames: TimedFrame[],
+    client: [number, number],
+    server: [number, number],
+    opts: { t?: number; isn?: [number, number] } = {},
+  ) {
+    this.frames = frames;
+    this.ep = [client, server];
+    this.nxt = opts.isn ? [...opts.isn] : [1000, 5000];
+    this.t = opts.t ?? 1000;
+  }
+
+  /** Sends one segment from the client (0) or the server (1) at the current time, then advances time by `dt`. */
+  send(
+    from: 0 | 1,
+    flags: number,
+    opts: { len?: number; seq?: number; ack?: number; window?: number; dt?: number; options?: TcpOption[] } = {},
+  ): this {
+    const len = opts.len ?? 0;
+    const seq = opts.seq ?? this.nxt[from];
+    const ack = opts.ack ?? (flags & ACK ? this.nxt[from ^ 1]! : 0);
+    const [src, srcPort] = this.ep[from];
+    const [dst, dstPort] = this.ep[from ^ 1]!;
+    const frame = tcpFrame(src, dst, {
+      srcPort,
+      dstPort,
+      seq,
+      ack,
+      flags,
+      window: opts.window ?? 65535,
+      urgent: 0,
+      options: opts.options ?? [],
+      payload: new Uint8Array(len),
+    });
+    const ns = Math.round(this.t * 1e9);
+    this.frames.push({ tsSec: Math.floor(ns / 1e9), tsNsec: ns % 1e9, frame });
+    const end = (seq + len + (flags & (SYN | FIN) ? 1 : 0)) >>> 0;
+    if (((end - this.nxt[from]) >>> 0) < 2 ** 31) this.nxt[from] = end;
+    this.t += opts.dt ?? 0.001;
+    return this;
+  }
+
+  /** SYN, SYN/ACK, ACK. */
+  handshake(): this {
+    return this.send(0, SYN).send(1, SYN | ACK).send(0, ACK);
+  }
+
+  /** Sequence number the side will send next. */
+  next(from: 0 | 1): number {
+    return this.nxt[from];
+  }
+}
+
+/** Frames sorted by time (several conversations interleaved), as records of one capture. */
+export function captureRecords(frames: TimedFrame[]): PcapRecord[] {
+  const sorted = [...frames].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
+  const w = PcapWriter.memory({ nanos: true });
+  for (const f of sorted) w.writeExact(f.tsSec, f.tsNsec, f.frame);
+  const parsed = parsePcapBuffer(w.bytes());
+  if (parsed.error) throw parsed.error;
+  return parsed.records;
+}
+
+/** Analyses in-memory frames. */
+export function analyzeFrames(frames: TimedFrame[], opts: AnalyzeOptions = {}): AnalysisReport {
+  const a = new Analyzer(opts);
+  for (const r of captureRecords(frames)) a.push(r);
+  return a.finish({ file: 'test.pcap' });
 }
