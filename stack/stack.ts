@@ -16,6 +16,8 @@ export interface StackOptions {
   ip: Ipv4;
   /** Default 24. */
   prefixLen?: number;
+  /** How long a learned ARP entry is trusted (the interface's default when absent). */
+  arpTimeoutMs?: number;
   clock: Clock;
   log?: Logger;
   /** Deterministic ISNs and ephemeral ports; RFC 9293 §3.4.1 random-key mode when absent. */
@@ -55,7 +57,7 @@ export class Stack {
       ...opts.tcp,
     };
     this.transitions = new TransitionTrace(log, { limit: opts.traceLimit ?? 10_000, onTransition: opts.onTransition });
-    this.iface = new Interface({ link: opts.link, mac: opts.mac, ip: opts.ip, prefixLen: opts.prefixLen ?? 24, clock: opts.clock, log });
+    this.iface = new Interface({ link: opts.link, mac: opts.mac, ip: opts.ip, prefixLen: opts.prefixLen ?? 24, clock: opts.clock, log, arpTimeoutMs: opts.arpTimeoutMs });
     this.tcp = new TcpLayer({
       ip: this.iface,
       clock: opts.clock,

@@ -16,10 +16,10 @@ const SPEC = { drop: 0.1, duplicate: 0.02, reorder: 0.02, corrupt: 0.01, delayMs
  * With `pcap`, every frame at the client's end (both directions) is recorded into it.
  */
 async function echoRun(seed: number, conns: number, size: number, concurrency: number, pcap?: PcapWriter) {
+  // One FaultyLink at the client's end: it applies the spec to both directions.
   const faulty = (a: Link, b: Link): [Link, Link] => {
-    const rng = new Rng(seed);
-    const client = new FaultyLink(a, SPEC, rng.fork());
-    return [pcap ? new RecordingLink(client, pcap) : client, new FaultyLink(b, SPEC, rng.fork())];
+    const client = new FaultyLink(a, SPEC, new Rng(seed));
+    return [pcap ? new RecordingLink(client, pcap) : client, b];
   };
   const tcp = { minRto: 200, initialRto: 200, msl: 1000, delayedAckMs: 40 };
   const { clock, client, server } = twoStacks({ seed, tcp, traceLimit: 0 }, { seed: seed + 1, tcp, traceLimit: 0 }, faulty);

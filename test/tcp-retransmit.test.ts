@@ -61,14 +61,14 @@ test('RTT samples set the RTO (RFC 6298 §2), Karn skips the retransmitted segme
   const v0 = tcb.rto.rttvar;
   assert.ok(s0 > 0 && v0 === s0 / 2);
   sock.write('a');
-  await b.run(10); // within the RTO of 5 + 4 × 2.5 ms
+  await b.run(5); // within the RTO (the 10 ms floor: SRTT 2 + 4 × 1 ms is less)
   b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 2, flags: ACK });
   await b.run(5);
-  const r = 11; // sent at t, the peer's ACK leaves at t+10 and arrives at t+11
+  const r = 6; // sent at t, the peer's ACK leaves at t+5 and arrives at t+6
   const rttvar = 0.75 * v0 + 0.25 * Math.abs(s0 - r);
   const srtt = 0.875 * s0 + 0.125 * r;
   assert.equal(tcb.rto.srtt, srtt);
-  assert.equal(tcb.rto.rto, srtt + 4 * rttvar);
+  assert.equal(tcb.rto.rto, Math.max(10, srtt + 4 * rttvar));
   // A segment that had to be retransmitted gives no sample (Karn).
   sock.write('b');
   await b.run(200);

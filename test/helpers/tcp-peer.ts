@@ -1,4 +1,4 @@
-import type { Ipv4, Mac } from '../../stack/addr.js';
+import { BROADCAST_MAC, type Ipv4, type Mac } from '../../stack/addr.js';
 import { VirtualClock } from '../../stack/clock.js';
 import { createSimWire } from '../../stack/link/sim.js';
 import type { Link } from '../../stack/link/link.js';
@@ -65,6 +65,11 @@ export class RawPeer {
     this.link.send(emitEthernet({ dst: DUT_MAC, src: this.mac, ethertype: ETHERTYPE_IPV4, payload: ip }));
   }
 
+  /** Introduces the peer to the stack (an ARP request it learns from), so tests start resolved. */
+  announce(): void {
+    this.link.send(arpRequestFrame(this.mac, this.ip, DUT_IP));
+  }
+
   /** Segments received since index `from`. */
   since(from: number): Captured[] {
     return this.received.slice(from);
@@ -87,6 +92,8 @@ export function rawBench(opts: Partial<StackOptions> = {}): Bench {
   const [a, b] = createSimWire(clock, { latencyMs: 1 });
   const stack = new Stack({ link: a, mac: DUT_MAC, ip: DUT_IP, clock, seed: 1, ...opts });
   const peer = new RawPeer(b, clock);
+  peer.announce();
+  clock.advance(2);
   return {
     clock,
     stack,
@@ -141,5 +148,14 @@ export function twoStacks(
   if (wrap) [a, b] = wrap(a, b);
   const client = new Stack({ link: a, mac: PEER_MAC, ip: PEER_IP, clock, seed: 2, ...clientOpts });
   const server = new Stack({ link: b, mac: DUT_MAC, ip: DUT_IP, clock, seed: 3, ...serverOpts });
+  // Resolve ARP both ways before the test: a request in the client's name teaches the server,
+  // the server's reply teaches the client.
+  a.send(arpRequestFrame(PEER_MAC, PEER_IP, DUT_IP));
+  clock.advance(2);
   return { clock, client, server, links: [a, b] };
+}
+
+/** A broadcast ARP request from (mac, ip) for `target`. */
+function arpRequestFrame(mac: Mac, ip: Ipv4, target: Ipv4): Uint8Array {
+  return emitEthernet({ dst: BROADCAST_MAC, src: mac, ethertype: ETHERTYPE_ARP, payload: emitArp({ op: ARP_REQUEST, senderMac: mac, senderIp: ip, targetMac: 0, targetIp: target }) });
 }
