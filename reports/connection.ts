@@ -29,7 +29,7 @@ export const MAX_ANOMALIES = 200;
 /** Trace points kept per connection: the first TRACE_HEAD and the last TRACE_TAIL. */
 const TRACE_HEAD = 600;
 const TRACE_TAIL = 400;
-export const TRACE_STRIDE = 7;
+export const TRACE_STRIDE = 8;
 
 /** Wireshark's "Bad TCP" colouring rule: every flag except window update and keep-alive (ACK). */
 const ANOMALY_MASK = ~(A_WINDOW_UPDATE | A_KEEP_ALIVE | A_KEEP_ALIVE_ACK | A_REUSED_PORTS);
@@ -218,7 +218,7 @@ export class Connection {
   closed = false;
   anomalies: RawAnomaly[] = [];
   anomaliesOmitted = 0;
-  /** Flat trace rows of TRACE_STRIDE numbers: t (ns), side, seq, len, tcp flags, analysis flags, ack. */
+  /** Flat trace rows of TRACE_STRIDE numbers: t (ns), side, seq, len, tcp flags, analysis flags, ack, raw window. */
   traceHead: number[] = [];
   traceTail: number[] = [];
   private traceTailPos = 0;
@@ -444,6 +444,7 @@ export class Connection {
     rows[at + 4] = s.flags;
     rows[at + 5] = f;
     rows[at + 6] = s.ack;
+    rows[at + 7] = s.window;
   }
 
   /** Trace rows in capture order. */

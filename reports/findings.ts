@@ -134,11 +134,11 @@ function title(g: Group, total: number, t: Thresholds): string {
   }
 }
 
-/** "128 FIN_WAIT2, 3 FIN_WAIT1" from a group's tag counts. */
+/** "FIN_WAIT2 on 128 connections, FIN_WAIT1 on 3" from a group's tag counts. */
 function tagSummary(g: Group): string {
   return [...g.tags.entries()]
     .sort((a, b) => b[1] - a[1])
-    .map(([tag, n]) => `${n} ${tag}`)
+    .map(([tag, n], i) => `${tag} on ${n}${i === 0 ? ` connection${n === 1 ? '' : 's'}` : ''}`)
     .join(', ');
 }
 
@@ -171,7 +171,7 @@ function explanation(g: Group, t: Thresholds): string {
     case 'retransmit-after-close':
       return (
         `After the peer's FIN acknowledged everything, or after a RST ended the connection, there is nothing left to resend; ` +
-        `yet the ${self} retransmitted (${tagSummary(g)}) at least ${t.after_close_count} times. Its state machine missed the ACK ` +
+        `yet the ${self} retransmitted at least ${t.after_close_count} times (${tagSummary(g)}). Its state machine missed the ACK ` +
         `or the close — e.g. a SYN/ACK resent after the client's FIN is the mark of a listener that handed the connection ` +
         `to the application before processing the handshake's final ACK. (One such packet can be an ACK lost after the capture point.)`
       );

@@ -20,6 +20,7 @@ th{background:#fafafa}.num{text-align:right}
 svg{display:block;margin:8px 0;max-width:100%;height:auto}
 svg .plot{fill:#fff;stroke:#9e9e9e}svg .grid{stroke:#eeeeee}svg .tick{font-size:10px;fill:#616161}svg .axis{font-size:11px;fill:#424242}
 svg .seg{stroke-width:2}svg .seg.retx{stroke-width:3}svg .ackline{fill:none;stroke:#9e9e9e;stroke-width:1.2}
+svg .winline{fill:none;stroke:#f9a825;stroke-width:1.2}
 svg .mark{font-size:11px;font-weight:700;fill:#6a1b9a}svg .mark-R{fill:#b71c1c}svg .mark.retx{fill:#d32f2f}
 svg .retx-dot{fill:#d32f2f}svg .flag{fill:#d81b60}
 .legend span{margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
@@ -80,7 +81,8 @@ export function formatHtml(report: AnalysisReport): string {
   else {
     body.push(
       '<p class="sub">Each bar is a data segment from its first to its last sequence number at the time it was sent (Stevens graph); ' +
-        'red: retransmission; S/F/R: SYN, FIN, RST; grey step line: the other side\'s cumulative ACK. Hover for details.</p>',
+        'red: retransmission; S/F/R: SYN, FIN, RST; grey step line: the other side\'s cumulative ACK; yellow: the right edge of its ' +
+        'receive window (it meets the grey line while the window is zero). Hover for details.</p>',
     );
     if (report.traces.length < t.flagged_connections) body.push(`<p class="sub">Graphs for the first ${report.traces.length} flagged connections.</p>`);
   }

@@ -479,16 +479,21 @@ export function buildTrace(conn: Connection, c: 0 | 1, label: string, findings: 
   const points: SequenceTrace['points'] = [];
   for (let i = 0; i < rows.length; i += TRACE_STRIDE) {
     const side = rows[i + 1] as 0 | 1;
-    const base = conn.analysis.sides[side].baseSeq;
+    const me = conn.analysis.sides[side];
     const peerBase = conn.analysis.sides[side ^ 1]!.baseSeq;
+    const flags = rows[i + 4]!;
+    // Windows in SYNs are never scaled (RFC 7323 §2.2); the others use the negotiated shift.
+    const shift = flags & SYN || me.winScale < 0 ? 0 : me.winScale;
+    const ack = (rows[i + 6]! - peerBase) >>> 0;
     points.push([
       at(rows[i]!),
       side === c ? 0 : 1,
-      (rows[i + 2]! - base) >>> 0,
+      (rows[i + 2]! - me.baseSeq) >>> 0,
       rows[i + 3]!,
-      rows[i + 4]!,
+      flags,
       rows[i + 5]!,
-      (rows[i + 6]! - peerBase) >>> 0,
+      ack,
+      (ack + rows[i + 7]! * 2 ** shift) >>> 0,
     ]);
   }
   return { stream: conn.stream, label, findings, points, points_omitted: conn.traceOmitted };

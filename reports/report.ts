@@ -234,8 +234,12 @@ export interface SequenceTrace {
   stream: number;
   label: string;
   findings: FindingKind[];
-  /** [t (s), dir (0 c2s / 1 s2c), seq, len, tcp flags, analysis flags, ack] per segment. */
-  points: Array<[number, 0 | 1, number, number, number, number, number]>;
+  /**
+   * Per segment: [t (s), dir (0 c2s / 1 s2c), seq, len, tcp flags, analysis flags, ack, window
+   * edge]; seq relative to the sender's ISN, ack and window edge (ack + scaled window) relative
+   * to the receiver's.
+   */
+  points: Array<[number, 0 | 1, number, number, number, number, number, number]>;
   points_omitted: number;
 }
 

@@ -54,13 +54,21 @@ function axes(parts: string[], f: Frame, tLo: number, tHi: number, yRange: [numb
   parts.push(`<text x="${f.x0}" y="${f.y0 - 6}" class="axis">${escapeXml(yLabel)}</text>`);
 }
 
+/** A step line through (x, y) points, held to `xEnd`. */
+function stepPath(points: Array<[number, number]>, xEnd: number, cls: string, title: string): string {
+  let d = '';
+  for (const [x, y] of points) d += d === '' ? `M${fmt(x)},${fmt(y)}` : `H${fmt(x)}V${fmt(y)}`;
+  return `<path d="${d}H${xEnd}" class="${cls}"><title>${escapeXml(title)}</title></path>`;
+}
+
 /** Relative sequence numbers past 2^31 are below the ISN (e.g. a keep-alive's ISN-1). */
 const signed = (rel: number): number => (rel >= 2 ** 31 ? rel - 2 ** 32 : rel);
 
 /**
  * A time–sequence graph per direction (Stevens/tcptrace style): each data segment is a vertical
  * bar from its first to its last sequence number at the time it was sent; retransmissions are red,
- * SYN/FIN/RST are lettered marks, and the grey step line is the peer's cumulative ACK.
+ * SYN/FIN/RST are lettered marks, the grey step line is the peer's cumulative ACK and the yellow
+ * one the right edge of its receive window (they meet while the window is zero).
  */
 export function stevensSvg(trace: SequenceTrace): string {
   const width = 920;
@@ -75,6 +83,9 @@ export function stevensSvg(trace: SequenceTrace): string {
     const mine = trace.points.filter((p) => p[1] === dir);
     const acks = trace.points.filter((p) => p[1] !== dir && p[4] & 0x10);
     const ys = [...mine.flatMap((p) => [signed(p[2]), signed(p[2]) + p[3]]), ...acks.map((p) => signed(p[6]))];
+    // The window line is drawn where it fits the data's scale (a 6 MB window over 10 bytes would flatten everything).
+    const dataTop = Math.max(1, ...ys);
+    const windows = acks.filter((p) => signed(p[7]) <= dataTop * 1.5);
     const yLo = Math.min(0, ...ys);
     const yHi = Math.max(yLo + 1, ...ys);
     const top = 30 + dir * (panelH + 50);
@@ -88,16 +99,9 @@ export function stevensSvg(trace: SequenceTrace): string {
     };
     axes(parts, f, tLo, tHi, [yLo, yHi], `${DIR_NAMES[dir]}: relative sequence number`);
     if (acks.length > 0) {
-      let d = '';
-      let prev: number | undefined;
-      for (const p of acks) {
-        const x = fmt(f.sx(p[0]));
-        const y = fmt(f.sy(signed(p[6])));
-        d += prev === undefined ? `M${x},${y}` : `H${x}V${y}`;
-        prev = p[0];
-      }
-      parts.push(`<path d="${d}H${f.x1}" class="ackline"><title>ACKs from the peer</title></path>`);
+      parts.push(stepPath(acks.map((p) => [f.sx(p[0]), f.sy(signed(p[6]))]), f.x1, 'ackline', 'ACKs from the peer'));
     }
+    if (windows.length > 0) parts.push(stepPath(windows.map((p) => [f.sx(p[0]), f.sy(signed(p[7]))]), f.x1, 'winline', 'the peer\'s receive window (ACK + window)'));
     for (const p of mine) {
       const [t, , seq, len, flags, analysis] = p;
       const x = fmt(f.sx(t));
@@ -146,7 +150,7 @@ export function timelineSvg(entries: TimelineEntry[], durationS: number): string
   rows.forEach((r, i) => {
     const y = fmt(f.sy(i) + rowH / 2);
     const x0 = f.sx(r.t_first);
-    const x1 = Math.max(f.sx(r.t_last), x0 + 1.5);
+    const x1 = Math.max(f.sx(r.t_last), x0 + 4);
     const tip = `${r.label} ${r.verdict}${r.findings.length ? ` — ${r.findings.join(', ')}` : ''} (${r.t_first}–${r.t_last} s)`;
     parts.push(
       `<line x1="${fmt(x0)}" x2="${fmt(x1)}" y1="${y}" y2="${y}" stroke="${VERDICT_COLORS[r.verdict]}" stroke-width="${Math.max(2, rowH - 2)}" class="conn"><title>${escapeXml(tip)}</title></line>`,
