@@ -32,7 +32,3 @@ export function seqGe(a: number, b: number): boolean {
 export function seqInRange(x: number, lo: number, hi: number): boolean {
   return seqLe(lo, x) && seqLt(x, hi);
 }
-
-export function seqMax(a: number, b: number): number {
-  return seqGt(a, b) ? a : b;
-}

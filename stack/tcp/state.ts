@@ -114,11 +114,6 @@ export function transition(s: State, a: Action): State {
   }
 }
 
-/** True once the connection is synchronized (RFC 9293 §3.10.7.4 groups these states). */
-export function isSynchronized(s: State): boolean {
-  return s.name !== 'Closed' && s.name !== 'Listen' && s.name !== 'Syn_sent';
-}
-
 /** mirage's `to_string`: `{ Syn_rcvd 452873839 }`, `{ Fin_wait_2 0 }`, `{ Established }`. */
 export function formatState(s: State): string {
   switch (s.name) {

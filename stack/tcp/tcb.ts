@@ -168,11 +168,6 @@ export class Tcb {
     return !this.released;
   }
 
-  /** Bytes written by the application and not yet acknowledged. */
-  get bufferedBytes(): number {
-    return this.sendBuf.length;
-  }
-
   // ───────────────────────────── opening ─────────────────────────────
 
   /** LISTEN + SYN (§3.10.7.2): record the peer, answer SYN,ACK, enter SYN-RECEIVED. */
