@@ -228,6 +228,23 @@ test('nanosecond pcapng timestamps beyond 2^53 units are split exactly', () => {
   assert.equal(records[0]!.tsNsec, 999_999_999);
 });
 
+test('pcapng timestamps split into seconds + ns exactly as integer arithmetic does, for every decimal resolution', () => {
+  const rng = new Rng(11);
+  for (let digits = 0; digits <= 9; digits++) {
+    const perSec = 10n ** BigInt(digits);
+    const values = [0n, perSec - 1n, perSec, 1_700_000_000n * perSec - 1n, 1_700_000_000n * perSec, (1n << 53n) - 1n, 1n << 53n, (1n << 63n) + 12345n];
+    for (let i = 0; i < 50; i++) values.push((BigInt(rng.u32()) << 32n) | BigInt(rng.u32()), BigInt(rng.u32()) * perSec + BigInt(rng.int(Number(perSec))));
+    const blocks = [shb(true), idb(true, 1, 0, digits), ...values.map((v) => epb(true, 0, v, Uint8Array.of(1)))];
+    const { records, error } = parsePcapBuffer(concat(...blocks));
+    assert.equal(error, undefined);
+    records.forEach((r, i) => {
+      const v = values[i]!;
+      const want = [Number(v / perSec), Number((v % perSec) * 10n ** BigInt(9 - digits))];
+      if (want[0]! <= Number.MAX_SAFE_INTEGER) assert.deepEqual([r.tsSec, r.tsNsec], want, `${v} at 10^-${digits}`);
+    });
+  }
+});
+
 test('truncated files: the error names the byte offset and every earlier record is kept', () => {
   const w = PcapWriter.memory();
   const fs = frames(5, 2);

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /**
  * Reads classic pcap (both byte orders, µs and ns magic) and pcapng (SHB, IDB with
@@ -164,11 +164,14 @@ class PcapParser {
     const nsPerUnit = this.nanos ? 1 : 1000;
     const unitsPerSec = this.nanos ? 1e9 : 1e6;
     const linktype = this.linktype;
+    const maxCaplen = this.maxCaplen;
     const ab = b.buffer;
     const bo = b.byteOffset;
+    let index = this.index;
     let p = start;
     while (end - p >= 16) {
-      const caplen = this.classicCaplen(dv, p, base);
+      let caplen = dv.getUint32(p + 8, le);
+      if (caplen > maxCaplen) caplen = this.classicCaplen(dv, p, base); // throws: the cold path
       const dataEnd = p + 16 + caplen;
       if (dataEnd > end) break;
       const tsSec = dv.getUint32(p, le);
@@ -178,7 +181,7 @@ class PcapParser {
       }
       const tsNsec = frac * nsPerUnit;
       out.push({
-        index: this.index++,
+        index: index++,
         offset: base + p,
         tsSec,
         tsNsec,
@@ -191,6 +194,7 @@ class PcapParser {
       });
       p = dataEnd;
     }
+    this.index = index;
     return p;
   }
 
@@ -304,12 +308,28 @@ class PcapParser {
 
   /**
    * Splits a 64-bit count of 1/unitsPerSec units into seconds and nanoseconds without losing
-   * precision: long division in 16-bit limbs keeps every intermediate below 2^53 for decimal
-   * resolutions up to nanoseconds; other resolutions take the BigInt path.
+   * precision: directly below 2^53 units; above, long division in 16-bit limbs keeps every
+   * intermediate below 2^53 for decimal resolutions up to nanoseconds; other resolutions take
+   * the BigInt path.
    */
   private ngTimestamp(hi: number, lo: number, iface: NgInterface): void {
     const d = iface.unitsPerSec;
-    if (d <= 1e9 && 1e9 % d === 0) {
+    if (hi < 0x200000 && d <= 1e9 && 1e9 % d === 0) {
+      // Below 2^53 units (e.g. any µs timestamp) the count is exact as a double; the division's
+      // rounding is corrected through the exact remainder.
+      const units = hi * 4294967296 + lo;
+      let sec = Math.floor(units / d);
+      let rem = units - sec * d;
+      if (rem < 0) {
+        sec -= 1;
+        rem += d;
+      } else if (rem >= d) {
+        sec += 1;
+        rem -= d;
+      }
+      this.tsSec = sec + iface.offsetSec;
+      this.tsNsec = rem * (1e9 / d);
+    } else if (d <= 1e9 && 1e9 % d === 0) {
       let cur = hi >>> 16;
       const q3 = Math.floor(cur / d);
       cur = (cur - q3 * d) * 65536 + (hi & 0xffff);
@@ -363,32 +383,59 @@ export function parsePcapBuffer(buf: Uint8Array): { records: PcapRecord[]; error
   }
 }
 
+interface Chunk {
+  buf: Buffer;
+  /** File offset of buf[CARRY_ROOM]. */
+  pos: number;
+  bytes: number;
+}
+
+/**
+ * Bytes kept free in front of each chunk, so the incomplete record at the end of the previous
+ * chunk can be put before the new data without copying the chunk (any standard record fits).
+ */
+const CARRY_ROOM = MAX_STANDARD_CAPLEN + 64;
+
+async function readChunk(fh: FileHandle, pos: number, size: number): Promise<Chunk> {
+  const buf = Buffer.allocUnsafe(CARRY_ROOM + size);
+  let bytes = 0;
+  // Regular files return whole reads except at the end; the bound only guards odd files.
+  for (let tries = 0; bytes < size && tries < 1000; tries++) {
+    const { bytesRead } = await fh.read(buf, CARRY_ROOM + bytes, size - bytes, pos + bytes);
+    if (bytesRead === 0) break;
+    bytes += bytesRead;
+  }
+  return { buf, pos, bytes };
+}
+
 /**
  * Streams a capture as batches of records, one batch per chunk read (the fast path for
- * analyzers: no per-record promise). Every good record is yielded before a PcapFormatError.
- * Each chunk is a fresh buffer, so records of earlier batches stay valid while they are used.
+ * analyzers: no per-record promise). The next chunk is read while this one is parsed, and
+ * each chunk is a fresh buffer, so records of earlier batches stay valid while referenced.
+ * Every good record is yielded before a PcapFormatError.
  */
 export async function* readPcapBatches(path: string, opts: { chunkBytes?: number } = {}): AsyncGenerator<PcapRecord[]> {
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK;
   const fh = await open(path, 'r');
+  let ahead: Promise<Chunk> | undefined;
   try {
     const parser = new PcapParser();
-    let buf = Buffer.allocUnsafe(chunkBytes);
+    const first = await readChunk(fh, 0, chunkBytes);
+    let buf = first.buf;
     let dv = dataView(buf);
-    let end = 0;
-    let base = 0;
-    let eof = false;
+    let start = CARRY_ROOM;
+    let end = CARRY_ROOM + first.bytes;
+    /** File offset of buf[0]. */
+    let base = -CARRY_ROOM;
+    let filePos = first.bytes;
+    let eof = first.bytes < chunkBytes;
     for (;;) {
-      while (!eof && end < buf.length) {
-        const { bytesRead } = await fh.read(buf, end, buf.length - end, null);
-        if (bytesRead === 0) eof = true;
-        end += bytesRead;
-      }
+      if (!eof) ahead = readChunk(fh, filePos, chunkBytes);
       const batch: PcapRecord[] = [];
-      let stop = 0;
+      let stop = start;
       let error: PcapFormatError | undefined;
       try {
-        stop = parser.parse(buf, dv, 0, end, base, batch);
+        stop = parser.parse(buf, dv, start, end, base, batch);
       } catch (e) {
         if (!(e instanceof PcapFormatError)) throw e;
         error = e;
@@ -397,19 +444,34 @@ export async function* readPcapBatches(path: string, opts: { chunkBytes?: number
       if (error) throw error;
       const left = end - stop;
       if (eof) {
-        if (left > 0 || base + end === 0) throw parser.truncated(dv, stop, left, base);
+        if (left > 0 || filePos === 0) throw parser.truncated(dv, stop, left, base);
         return;
       }
-      // Carry the incomplete unit into a new chunk large enough to hold it whole.
-      const size = Math.max(chunkBytes, parser.unitLength(dv, stop, left, base));
-      const next = Buffer.allocUnsafe(size);
-      buf.copy(next, 0, stop, end);
-      buf = next;
+      const next = await ahead!;
+      ahead = undefined;
+      filePos += next.bytes;
+      eof = next.bytes < chunkBytes;
+      if (left <= CARRY_ROOM) {
+        next.buf.set(buf.subarray(stop, end), CARRY_ROOM - left);
+        buf = next.buf;
+        start = CARRY_ROOM - left;
+        end = CARRY_ROOM + next.bytes;
+      } else {
+        // A unit larger than the room (big pcapng blocks, tiny test chunks): join the two.
+        const joined = Buffer.allocUnsafe(left + next.bytes);
+        joined.set(buf.subarray(stop, end), 0);
+        joined.set(next.buf.subarray(CARRY_ROOM, CARRY_ROOM + next.bytes), left);
+        buf = joined;
+        start = 0;
+        end = joined.length;
+      }
+      // The carried bytes began at file offset next.pos - left, and now sit at buf[start].
+      base = next.pos - left - start;
       dv = dataView(buf);
-      base += stop;
-      end = left;
     }
   } finally {
+    // A consumer that stops early must not leave a read running on a closed handle.
+    if (ahead) await ahead.catch(() => undefined);
     await fh.close();
   }
 }
