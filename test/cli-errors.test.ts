@@ -22,7 +22,8 @@ test('bad input to fuzz run: one clear line, exit 2, nothing created', async () 
     const out = join(dir, 'out');
     await assertUsageError(['run', '--target', 'builtin:nope', '--out', out], /unknown target 'builtin:nope'.*builtin:goodbye/);
     await assertUsageError(['run', '--bug', 'no-such-bug', '--out', out], /unknown bug profile|no-such-bug/);
-    await assertUsageError(['run', '-n', '-5', '--out', out], /--jobs must be/);
+    await assertUsageError(['run', '--jobs=-5', '--out', out], /--jobs must be between 1/);
+    await assertUsageError(['run', '-n', '-5', '--out', out], /'-n' argument is ambiguous/);
     await assertUsageError(['run', '-c', '0', '--out', out], /--concurrency must be between 1/);
     await assertUsageError(['run', '--timeout', 'soon', '--out', out], /--timeout must be a duration/);
     await assertUsageError(['run', '--link', 'wifi', '--out', out], /--link must be tap or sim/);

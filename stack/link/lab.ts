@@ -258,6 +258,10 @@ export function setupLab(opts: LabOptions): Lab {
     const v6 = `/proc/sys/net/ipv6/conf/${ifname}/disable_ipv6`;
     if (existsSync(v6)) writeFileSync(v6, '1');
     iproute(['addr', 'add', `${ipv4ToString(kernelIp)}/${prefixLen}`, 'dev', ifname]);
+    // The TAP's queue toward our reader holds what the kernel sends while JS is busy; the default
+    // (1000 frames) overflows when a thousand connections open at once, and a frame dropped there
+    // is a frame the capture never saw. 10,000 frames is about 15 MB at most.
+    iproute(['link', 'set', 'dev', ifname, 'txqueuelen', '10000']);
     iproute(['link', 'set', 'dev', ifname, 'up']);
     const kernelMac = parseMac(linkAddress(ifname));
     if (kernelMac === undefined) throw new Error(`${ifname}: unreadable hardware address`);
