@@ -94,9 +94,10 @@ test('ARP both ways on the sim wire: request/reply, the requester learned from t
   assert.equal(atB.length, 2);
 });
 
-test('the latest packet per unresolved address is kept and sent after resolution (RFC 1122 §2.3.2.2)', () => {
+test('packets for an unresolved address are held in order, the oldest dropped past the bound, and sent after resolution (RFC 1122 §2.3.2.2)', () => {
   const { clock, a, peer, seen } = withPeer();
-  for (const n of [1, 2, 3]) a.sendIpv4(IP_B, IPPROTO_TCP, Uint8Array.of(n));
+  const n = 130;
+  for (let i = 0; i < n; i++) a.sendIpv4(IP_B, IPPROTO_TCP, Uint8Array.of(i));
   clock.advance(1);
   assert.equal(seen.length, 1, 'one ARP request, datagrams held');
   const { eth, arp } = arpOf(seen[0]!.frame);
@@ -104,10 +105,14 @@ test('the latest packet per unresolved address is kept and sent after resolution
   assert.deepEqual([arp.op, arp.senderIp, arp.senderMac, arp.targetIp], [ARP_REQUEST, IP_A, MAC_A, IP_B]);
   peer.send(emitEthernet({ dst: MAC_A, src: MAC_B, ethertype: ETHERTYPE_ARP, payload: emitArp({ op: ARP_REPLY, senderMac: MAC_B, senderIp: IP_B, targetMac: MAC_A, targetIp: IP_A }) }));
   clock.runUntilIdle();
-  assert.equal(seen.length, 2);
-  const sent = ipOf(seen[1]!.frame);
-  assert.equal(sent.eth.dst, MAC_B);
-  assert.deepEqual([...sent.ip.payload], [3], 'the latest datagram');
+  assert.equal(seen.length, 1 + 128, 'a burst (e.g. 128 SYNs) survives resolution');
+  const sent = seen.slice(1).map((s) => ipOf(s.frame));
+  assert.ok(sent.every((x) => x.eth.dst === MAC_B));
+  assert.deepEqual(
+    sent.map((x) => x.ip.payload[0]),
+    Array.from({ length: 128 }, (_, i) => i + 2),
+    'in order, the two oldest dropped',
+  );
   assert.equal(a.stats.drops['arp-superseded'], 2);
 });
 

@@ -10,7 +10,7 @@ import { IPPROTO_ICMP, emitIpv4Into, ipv4HeaderLength, ipv4ReprLength, isFragmen
 
 /**
  * One IPv4-over-Ethernet host interface, RFC 1122 style: ARP (RFC 826) with a cache, request
- * rate limiting and a one-packet queue per unresolved address; IPv4 input checks; ICMP echo.
+ * rate limiting and a bounded packet queue per unresolved address; IPv4 input checks; ICMP echo.
  *
  * Deliberate limits, each counted when it bites:
  * - No reassembly: every fragment is dropped (`fragmentsDropped`, drop reason `ipv4-fragment`).
@@ -61,6 +61,12 @@ const DEFAULT_ARP_TIMEOUT_MS = 60_000;
 const ARP_RETRY_MS = 1000;
 /** Requests sent for one address before its queued packet is given up (Linux: 3). */
 const ARP_MAX_REQUESTS = 3;
+/**
+ * Packets held per unresolved address (RFC 1122 §2.3.2.2 asks for at least the latest). Linux
+ * holds up to 101 (unres_qlen): a burst of connects to a new neighbour must not lose its SYNs to
+ * a one-packet queue and wait out a retransmission timeout.
+ */
+const ARP_QUEUE_MAX = 128;
 /** Bound on learned entries, so a flood of ARP requests cannot grow memory without limit. */
 const ARP_CACHE_MAX = 4096;
 const LIMITED_BROADCAST = 0xffffffff;
@@ -74,8 +80,8 @@ interface ArpEntry {
 }
 
 interface PendingResolution {
-  /** The latest frame for this address (RFC 1122 §2.3.2.2), its destination MAC still unset. */
-  frame: Uint8Array;
+  /** Frames for this address, oldest first (RFC 1122 §2.3.2.2), destination MACs still unset. */
+  frames: Uint8Array[];
   requests: number;
   timer: TimerHandle | undefined;
 }
@@ -227,8 +233,10 @@ export class Interface {
     if (waiting) {
       this.clock.clearTimer(waiting.timer);
       this.pending.delete(ip);
-      writeMac(waiting.frame, 0, mac);
-      this.transmit(waiting.frame);
+      for (const frame of waiting.frames) {
+        writeMac(frame, 0, mac);
+        this.transmit(frame);
+      }
     }
   }
 
@@ -243,18 +251,22 @@ export class Interface {
   }
 
   /**
-   * RFC 1122 §2.3.2.2: keep the latest packet for an unresolved address. A request goes out at
-   * once for a new address; while one is outstanding the retry timer paces the next, so no
-   * destination ever sees more than one request per second (§2.3.2.1).
+   * RFC 1122 §2.3.2.2: keep packets for an unresolved address (the latest ARP_QUEUE_MAX, oldest
+   * dropped first). A request goes out at once for a new address; while one is outstanding the
+   * retry timer paces the next, so no destination ever sees more than one request per second
+   * (§2.3.2.1).
    */
   private queueForResolution(dst: Ipv4, frame: Uint8Array): void {
     const p = this.pending.get(dst);
     if (p) {
-      p.frame = frame;
-      this.drop('arp-superseded');
+      p.frames.push(frame);
+      if (p.frames.length > ARP_QUEUE_MAX) {
+        p.frames.shift();
+        this.drop('arp-superseded');
+      }
       return;
     }
-    const fresh: PendingResolution = { frame, requests: 0, timer: undefined };
+    const fresh: PendingResolution = { frames: [frame], requests: 0, timer: undefined };
     this.pending.set(dst, fresh);
     this.sendArpRequest(dst, fresh);
   }
@@ -268,8 +280,8 @@ export class Interface {
       if (this.pending.get(dst) !== p) return;
       if (p.requests < ARP_MAX_REQUESTS) return this.sendArpRequest(dst, p);
       this.pending.delete(dst);
-      this.log.debug({ dst: ipv4ToString(dst), requests: p.requests }, 'iface: no ARP reply, queued datagram dropped');
-      this.drop('arp-unresolved');
+      this.log.debug({ dst: ipv4ToString(dst), requests: p.requests, packets: p.frames.length }, 'iface: no ARP reply, queued datagrams dropped');
+      for (let i = 0; i < p.frames.length; i++) this.drop('arp-unresolved');
     });
   }
 
