@@ -244,3 +244,20 @@ test('fault spec: parse/format round trip (canonical and random specs) and one-l
     );
   }
 });
+
+test('onFault sees every fault with the frame it hit, matching the counters', () => {
+  const clock = new VirtualClock();
+  const [a, b] = createSimWire(clock, { maxFrame: 9000 });
+  const seen = new Map<string, number[]>();
+  const faulty = new FaultyLink(a, spec({ drop: 0.05, duplicate: 0.03, corrupt: 0.02, reorder: 0.02, delayMs: 1, maxFrame: 100 }), new Rng(9), {
+    onFault: (kind, f) => seen.set(kind, [...(seen.get(kind) ?? []), idOf(f)]),
+  });
+  const arrived = new Set<number>();
+  b.onFrame((f) => arrived.add(idOf(f)));
+  for (let i = 0; i < 5000; i++) faulty.send(frame(i, i % 50 === 0 ? 200 : 64));
+  clock.runUntilIdle();
+  const { frames: _frames, ...counters } = faulty.stats;
+  for (const [kind, n] of Object.entries(counters)) assert.equal(seen.get(kind)?.length ?? 0, n, kind);
+  for (const id of [...(seen.get('dropped') ?? []), ...(seen.get('oversize') ?? [])]) assert.equal(arrived.has(id), false, `frame ${id} was dropped`);
+  assert.ok((seen.get('oversize') ?? []).every((id) => id % 50 === 0));
+});

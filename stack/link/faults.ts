@@ -182,6 +182,12 @@ export function formatFaultSpec(spec: FaultSpec): string {
 }
 
 /** One direction's faults: frames enter `process` and leave through `forward`. */
+/** What the injector did to one frame (the FaultStats counter it bumped). */
+export type FaultKind = Exclude<keyof FaultStats, 'frames'>;
+
+/** Sees every fault as it is applied, with the frame as it was before the fault. */
+export type FaultObserver = (kind: FaultKind, frame: Uint8Array) => void;
+
 class FaultPipe {
   private packetTokens: number;
   private bitTokens: number;
@@ -197,6 +203,7 @@ class FaultPipe {
     private readonly stats: FaultStats,
     private readonly linkMaxFrame: number,
     private readonly forward: (frame: Uint8Array) => void,
+    private readonly observe: FaultObserver | undefined,
   ) {
     this.packetTokens = this.packetCapacity();
     this.bitTokens = this.bitCapacity();
@@ -208,14 +215,17 @@ class FaultPipe {
     this.stats.frames++;
     if (s.maxFrame !== undefined && frame.length > s.maxFrame) {
       this.stats.oversize++;
+      this.observe?.('oversize', frame);
       return;
     }
     if (!this.admit(frame.length)) {
       this.stats.rateLimited++;
+      this.observe?.('rateLimited', frame);
       return;
     }
     if (this.rng.chance(s.drop)) {
       this.stats.dropped++;
+      this.observe?.('dropped', frame);
       return;
     }
     let f = frame;
@@ -225,11 +235,13 @@ class FaultPipe {
       f = frame.slice();
       f[bit >>> 3]! ^= 1 << (bit & 7);
       this.stats.corrupted++;
+      this.observe?.('corrupted', frame);
     }
     const dup = this.rng.chance(s.duplicate);
     this.reorderOrSend(f);
     if (dup) {
       this.stats.duplicated++;
+      this.observe?.('duplicated', f);
       this.reorderOrSend(f.slice());
     }
   }
@@ -247,6 +259,7 @@ class FaultPipe {
       this.held = undefined;
       this.cancel(this.heldTimer);
       this.stats.reordered++;
+      this.observe?.('reordered', held);
       this.delayAndSend(frame);
       this.delayAndSend(held);
       return;
@@ -270,6 +283,7 @@ class FaultPipe {
       return;
     }
     this.stats.delayed++;
+    this.observe?.('delayed', frame);
     this.after(delay, () => this.forward(frame));
   }
 
@@ -315,7 +329,8 @@ class FaultPipe {
 
 /**
  * Wraps `inner` and applies `spec` to frames in both directions (or `opts.inbound` to received
- * frames, when given). Without delay or reorder a frame passes synchronously.
+ * frames, when given). Without delay or reorder a frame passes synchronously. `opts.onFault`
+ * sees each fault with its frame, so a run can tell which connections the injector touched.
  */
 export class FaultyLink implements Link {
   readonly clock: Clock;
@@ -329,12 +344,12 @@ export class FaultyLink implements Link {
     private readonly inner: Link,
     spec: FaultSpec,
     rng: Rng,
-    opts: { inbound?: FaultSpec } = {},
+    opts: { inbound?: FaultSpec; onFault?: FaultObserver } = {},
   ) {
     this.clock = inner.clock;
     this.maxFrame = inner.maxFrame;
-    this.outbound = new FaultPipe(spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => inner.send(f));
-    this.inbound = new FaultPipe(opts.inbound ?? spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => this.receiver?.(f));
+    this.outbound = new FaultPipe(spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => inner.send(f), opts.onFault);
+    this.inbound = new FaultPipe(opts.inbound ?? spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => this.receiver?.(f), opts.onFault);
     inner.onFrame((f) => this.inbound.process(f));
   }
 
