@@ -1,5 +1,6 @@
 import type { RunConfig } from './config.js';
 import type { RawRun } from './raw-run.js';
+import { FaultLedger } from './fault-ledger.js';
 import { driveJobs, RunFiles, wrapTargetLink, type EngineContext } from './engine.js';
 import { linuxStateName } from './peer-states.js';
 import { parseIpv4 } from '../../stack/addr.js';
@@ -22,9 +23,10 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
   const clock = new VirtualClock(SIM_EPOCH_MS);
   const files = new RunFiles(cfg.outDir);
   const [clientEnd, targetEnd] = createSimWire(clock, { latencyMs: 0.05 });
-  const { link, recorder, faults } = wrapTargetLink(targetEnd, files.pcap, { spec: cfg.faults, seed: cfg.seed });
   const kernelIp = parseIpv4(cfg.kernelIp)!;
   const stackIp = parseIpv4(cfg.stackIp)!;
+  const ledger = new FaultLedger(stackIp);
+  const { link, recorder, faults } = wrapTargetLink(targetEnd, files.pcap, { spec: cfg.faults, seed: cfg.seed, ledger });
   const target = new Stack({
     link,
     mac: TARGET_MAC,
@@ -56,6 +58,7 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
       target,
       files,
       faults,
+      ledger,
       recorder,
       link: 'sim',
       peerSocketSource: "the client stack's own connections (sim wire)",

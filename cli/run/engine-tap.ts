@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import type { RunConfig } from './config.js';
 import type { RawRun } from './raw-run.js';
+import { FaultLedger } from './fault-ledger.js';
 import { driveJobs, RunFiles, wrapTargetLink, type EngineContext } from './engine.js';
 import { parseIpv4 } from '../../stack/addr.js';
 import { RealClock } from '../../stack/clock.js';
@@ -24,7 +25,8 @@ export async function runOnTap(cfg: RunConfig, ctx: EngineContext): Promise<RawR
   });
   const files = new RunFiles(cfg.outDir);
   const start = clock.now();
-  const { link, recorder, faults } = wrapTargetLink(lab.link, files.pcap, { spec: cfg.faults, seed: cfg.seed });
+  const ledger = new FaultLedger(stackIp);
+  const { link, recorder, faults } = wrapTargetLink(lab.link, files.pcap, { spec: cfg.faults, seed: cfg.seed, ledger });
   const target = new Stack({
     link,
     mac: lab.stackMac,
@@ -45,6 +47,7 @@ export async function runOnTap(cfg: RunConfig, ctx: EngineContext): Promise<RawR
       target,
       files,
       faults,
+      ledger,
       recorder,
       link: 'tap',
       peerSocketSource: "the kernel's socket table (/proc/net/tcp in the lab namespace)",

@@ -4,6 +4,7 @@ import type { RawRun } from './raw-run.js';
 import { histogram } from './raw-run.js';
 import { linuxStateName } from './peer-states.js';
 import { LineFile } from './line-file.js';
+import { FaultLedger } from './fault-ledger.js';
 import { runJobs } from './jobs.js';
 import type { Logger } from '../../stack/log.js';
 import type { Clock } from '../../stack/clock.js';
@@ -54,11 +55,11 @@ export class RunFiles {
 export function wrapTargetLink(
   capturePoint: Link,
   pcap: PcapWriter,
-  faults: { spec: FaultSpec | undefined; seed: number },
+  faults: { spec: FaultSpec | undefined; seed: number; ledger?: FaultLedger },
 ): { link: Link; recorder: RecordingLink; faults: FaultyLink | undefined } {
   const recorder = new RecordingLink(capturePoint, pcap);
   if (!faults.spec) return { link: recorder, recorder, faults: undefined };
-  const injector = new FaultyLink(recorder, faults.spec, new Rng(faults.seed).fork());
+  const injector = new FaultyLink(recorder, faults.spec, new Rng(faults.seed).fork(), faults.ledger ? { onFault: faults.ledger.observe } : {});
   return { link: injector, recorder, faults: injector };
 }
 
@@ -71,6 +72,7 @@ export async function driveJobs(
     target: Stack;
     files: RunFiles;
     faults: FaultyLink | undefined;
+    ledger: FaultLedger;
     recorder: RecordingLink;
     /** Waits for the jobs while keeping the engine turning (the sim driver, or plain await). */
     drive: <T>(p: Promise<T>) => Promise<T>;
@@ -100,6 +102,7 @@ export async function driveJobs(
     tracePath: parts.files.trace.path,
     traceLines: parts.files.trace.lines,
     faultStats: parts.faults ? { ...parts.faults.stats } : undefined,
+    faultLedger: parts.faults ? parts.ledger : undefined,
     startedAt,
     endedAt,
     stackStates,

@@ -49,6 +49,8 @@ export async function executeRun(cfg: RunConfig, log: Logger): Promise<RunResult
       partial: true,
     });
     const verdict = judgeRun(cfg, raw, report);
+    // Findings the injected faults explain move to the run section; the rest is the verdict.
+    report.findings = verdict.findings;
     report.run = runSection(cfg, raw, verdict);
     const files = writeReportFiles(report, cfg.outDir);
     return { cfg, raw, report, verdict, files: { pcap: raw.pcapPath, trace: raw.tracePath, ...files } };

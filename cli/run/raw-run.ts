@@ -1,4 +1,5 @@
 import type { JobOutcome, JobResult } from '../../fuzzers/netcat/job.js';
+import type { FaultLedger } from './fault-ledger.js';
 
 /** What executing a run produced, before the capture is analysed. */
 export interface RawRun {
@@ -16,6 +17,8 @@ export interface RawRun {
   tracePath: string;
   traceLines: number;
   faultStats: Record<string, number> | undefined;
+  /** Which connections the fault injector touched (with --faults). */
+  faultLedger: FaultLedger | undefined;
   startedAt: number;
   endedAt: number;
   /** The stack's TCP connections still alive at the end, by state (our side). */

@@ -29,7 +29,12 @@ export function formatRunSummary(r: RunResult, opts: { color: boolean }): string
   lines.push(`jobs ended: ${counts(verdict.tally.jobOutcomes)}`);
   lines.push(`peer sockets at the end: ${counts(verdict.tally.clientStates)}  (${raw.peerSocketSource})`);
   lines.push(`target stack connections at the end: ${counts(raw.stackStates)}`);
-  if (raw.faultStats) lines.push(`injected faults: ${counts(raw.faultStats)}  (retransmissions these cause are expected, not findings by themselves)`);
+  if (raw.faultStats) {
+    lines.push(`injected faults: ${counts(raw.faultStats)} on ${raw.faultLedger?.connections ?? 0} connections`);
+    for (const e of verdict.explained) {
+      lines.push(`  explained by the injected faults (not counted): ${e.kind} on ${e.connections} connections, every one of them hit by the injector`);
+    }
+  }
   for (const f of verdict.runFindings) lines.push(`RUN FINDING ${f.kind}: ${f.title}`, `  ${f.explanation}`);
   // The run section is summarised above in the run's own words; the analysis part prints the rest.
   const { run: _run, ...analysis } = r.report;

@@ -2,7 +2,7 @@ import type { RunConfig } from './config.js';
 import type { RawRun } from './raw-run.js';
 import { countOutcomes, histogram } from './raw-run.js';
 import type { RunTally } from '../cases.js';
-import type { AnalysisReport, ConnectionRecord } from '../../reports/report.js';
+import type { AnalysisReport, ConnectionRecord, Finding } from '../../reports/report.js';
 import { payloadFor, describePayload } from '../../fuzzers/payload.js';
 import { formatFaultSpec } from '../../stack/link/faults.js';
 import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
@@ -36,7 +36,17 @@ export interface JobRow {
   findings: string[];
 }
 
+/** A capture finding whose every connection the fault injector touched: expected, not the target's fault. */
+export interface ExplainedFinding {
+  kind: string;
+  connections: number;
+  title: string;
+}
+
 export interface RunVerdict {
+  /** Capture findings that stand (those the injected faults explain are moved to `explained`). */
+  findings: Finding[];
+  explained: ExplainedFinding[];
   rows: JobRow[];
   runFindings: RunFinding[];
   tally: RunTally;
@@ -104,16 +114,37 @@ export function judgeRun(cfg: RunConfig, raw: RawRun, report: AnalysisReport): R
     });
   }
 
+  const { kept, explained } = separateFaultFindings(raw, report);
   const findings: Record<string, number> = {};
-  for (const f of report.findings) findings[f.kind] = f.connections;
+  for (const f of kept) findings[f.kind] = f.connections;
   for (const f of runFindings) findings[f.kind] = f.jobs.length;
   const tally: RunTally = {
     findings,
     jobOutcomes: { ...countOutcomes(raw.jobs) },
     clientStates: histogram(raw.peerSockets.values()),
   };
-  const exitCode = report.findings.length > 0 || runFindings.length > 0 ? 1 : 0;
-  return { rows, runFindings, tally, exitCode };
+  const exitCode = kept.length > 0 || runFindings.length > 0 ? 1 : 0;
+  return { findings: kept, explained, rows, runFindings, tally, exitCode };
+}
+
+/**
+ * Under --faults, retransmissions, duplicate ACKs and slow handshakes are what the injector is
+ * for. A finding is set apart as explained only when every connection it names had frames
+ * dropped, corrupted, duplicated, reordered or delayed by the injector (and every one of them is
+ * in the report); a single untouched connection keeps it a finding of the target's own.
+ */
+function separateFaultFindings(raw: RawRun, report: AnalysisReport): { kept: Finding[]; explained: ExplainedFinding[] } {
+  const ledger = raw.faultLedger;
+  if (!ledger) return { kept: report.findings, explained: [] };
+  const kept: Finding[] = [];
+  const explained: ExplainedFinding[] = [];
+  for (const f of report.findings) {
+    // Only a finding whose every instance is listed can be proven explained.
+    const allTouched = f.instances_omitted === 0 && f.instances.length === f.connections && f.instances.every((i) => ledger.touched(`${i.client.ip}:${i.client.port}`));
+    if (allTouched) explained.push({ kind: f.kind, connections: f.connections, title: f.title });
+    else kept.push(f);
+  }
+  return { kept, explained };
 }
 
 /** The `run` section of report.json: how to replay this run, and what the run itself saw. */
@@ -126,6 +157,8 @@ export function runSection(cfg: RunConfig, raw: RawRun, v: RunVerdict): Record<s
     seed: cfg.seed,
     faults: cfg.faults ? formatFaultSpec(cfg.faults) : null,
     fault_stats: raw.faultStats ?? null,
+    fault_touched_connections: raw.faultLedger?.connections ?? null,
+    findings_explained_by_faults: v.explained,
     jobs: cfg.jobs,
     concurrency: cfg.concurrency,
     timeout_ms: cfg.timeoutMs,

@@ -115,7 +115,10 @@ export function runNetcatJob(
       if (firstByteMs !== undefined) result.firstByteMs = firstByteMs;
       sock.removeAllListeners('data');
       sock.on('error', () => undefined);
-      if (outcome === 'timeout' && opts.keepOpen) opts.keepOpen(sock);
+      // After EOF the job closes gracefully, as nc does when the network side ends (a no-op when
+      // it half-closed already): destroy() would be an abort, an RST on our own stack.
+      if (outcome === 'eof') sock.end();
+      else if (outcome === 'timeout' && opts.keepOpen) opts.keepOpen(sock);
       else sock.destroy();
       resolve(result);
     };
