@@ -2,8 +2,9 @@ import type { BuiltinService } from './target.js';
 import { goodbye } from './builtin/goodbye.js';
 import { echo } from './builtin/echo.js';
 import { discard } from './builtin/discard.js';
+import { http } from './builtin/http.js';
 
-export const BUILTIN_SERVICES: readonly BuiltinService[] = [goodbye, echo, discard];
+export const BUILTIN_SERVICES: readonly BuiltinService[] = [goodbye, echo, discard, http];
 
 export class TargetError extends Error {}
 
