@@ -22,6 +22,8 @@ const SERVER_PORT = 19999;
 const CONCURRENT = 64;
 /** Capture time between two turns of a connection: long enough that closed connections retire (60 s linger). */
 const TURN_GAP_NS = 400_000;
+/** Timed runs of each tool; the median is reported. */
+const RUNS = 3;
 /** Time between the segments of one burst (a loss pattern). */
 const BURST_GAP_NS = 10_000;
 
@@ -202,8 +204,9 @@ function runTshark(file: string, out: string): { text: string; wallS: number; cp
  * Analysis throughput on a generated capture of at least 200 MB, next to
  * `tshark -n -q -o tcp.desegment_tcp_streams:FALSE -z expert` on the same file in the same run;
  * the retransmission, duplicate-ACK, … counts of both must be equal. Wall time and CPU time
- * (user + system) are both reported: on a shared machine CPU time is the steadier comparison.
- * A 10 MB capture is analysed first, untimed, so that the timed run measures compiled code.
+ * (user + system) are both reported, each the median of RUNS runs: on a shared machine CPU
+ * time is the steadier comparison. A 10 MB capture is analysed first, untimed, so that the timed
+ * runs measure compiled code.
  */
 export async function benchAnalyze(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'tcpfuzz-bench-analyze-'));
@@ -215,22 +218,29 @@ export async function benchAnalyze(): Promise<BenchResult[]> {
     const size = generateCapture(file, TARGET_BYTES);
     const mb = size / 1e6;
 
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const report = await analyzeCapture(file);
-    const wallS = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuS = (cpu.user + cpu.system) / 1e6;
+    const ours: Array<{ wallS: number; cpuS: number; report: AnalysisReport }> = [];
+    for (let i = 0; i < RUNS; i++) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const report = await analyzeCapture(file);
+      const wallS = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      ours.push({ wallS, cpuS: (cpu.user + cpu.system) / 1e6, report });
+    }
+    const theirs = Array.from({ length: RUNS }, (_, i) => runTshark(file, join(dir, `expert-${i}.txt`)));
+    for (const t of theirs) compareCounts(ours[0]!.report, parseExpert(t.text));
 
-    const tshark = runTshark(file, join(dir, 'expert.txt'));
-    compareCounts(report, parseExpert(tshark.text));
-
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const wall = median(ours.map((o) => o.wallS));
+    const cpu = median(ours.map((o) => o.cpuS));
+    const tsWall = median(theirs.map((t) => t.wallS));
+    const tsCpu = median(theirs.map((t) => t.cpuS));
     const baseline = `tshark -z expert, same ${mb.toFixed(0)} MB file`;
-    const segments = report.capture.tcp_segments / 1e6;
+    const segments = ours[0]!.report.capture.tcp_segments / 1e6;
     return [
-      benchResult('analyze.throughput', mb / wallS, 'MB/s', baseline, mb / tshark.wallS),
-      benchResult('analyze.throughput_cpu', mb / cpuS, 'MB/cpu-s', baseline, mb / tshark.cpuS),
-      benchResult('analyze.segments', segments / wallS, 'M segments/s', baseline, segments / tshark.wallS),
+      benchResult('analyze.throughput', mb / wall, 'MB/s', baseline, mb / tsWall),
+      benchResult('analyze.throughput_cpu', mb / cpu, 'MB/cpu-s', baseline, mb / tsCpu),
+      benchResult('analyze.segments', segments / wall, 'M segments/s', baseline, segments / tsWall),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

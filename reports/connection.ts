@@ -146,7 +146,8 @@ export class SideStats {
   longestStall: StallSpan | null = null;
   stallMaxNs = 0;
   stallTotalNs = 0;
-  storms = new Map<number, StormEntry>();
+  /** Retransmitted segments by sequence number (created at the first retransmission). */
+  storms: Map<number, StormEntry> | undefined = undefined;
   /** Retransmissions sent after the connection was closed (see Connection.observe). */
   afterClose: number[] = [];
   afterCloseCount = 0;
@@ -176,13 +177,13 @@ export class SideStats {
 
   maxTransmissions(): number {
     let max = this.dataPkts > 0 || this.syn + this.synAck + this.finCount > 0 ? 1 : 0;
-    for (const e of this.storms.values()) if (e.sends > max) max = e.sends;
+    for (const e of this.storms?.values() ?? []) if (e.sends > max) max = e.sends;
     return max;
   }
 
   worstStorm(): StormEntry | undefined {
     let worst: StormEntry | undefined;
-    for (const e of this.storms.values()) if (!worst || e.sends > worst.sends) worst = e;
+    for (const e of this.storms?.values() ?? []) if (!worst || e.sends > worst.sends) worst = e;
     return worst;
   }
 }
@@ -214,15 +215,19 @@ export class Connection {
   firstSynAckNs = -1;
   private synAckSeq = 0;
   handshakeAckNs = -1;
+  /** The next connection in the same FlowTable hash bucket. */
+  nextInBucket: Connection | undefined = undefined;
   /** Set when both sides sent FIN or anyone sent RST: the connection may be finalised once idle. */
   closed = false;
   anomalies: RawAnomaly[] = [];
   anomaliesOmitted = 0;
-  /** Flat trace rows of TRACE_STRIDE numbers: t (ns), side, seq, len, tcp flags, analysis flags, ack, raw window. */
-  traceHead: number[] = [];
-  traceTail: number[] = [];
-  private traceTailPos = 0;
-  traceOmitted = 0;
+  /**
+   * Trace rows of TRACE_STRIDE numbers (t ns, side, seq, len, tcp flags, analysis flags, ack, raw
+   * window): the first TRACE_HEAD rows, then a ring of the last TRACE_TAIL. One typed array,
+   * grown by doubling, so a segment costs no allocation.
+   */
+  private trace = new Float64Array(16 * TRACE_STRIDE);
+  private traceCount = 0;
 
   constructor(
     readonly stream: number,
@@ -411,6 +416,7 @@ export class Connection {
     // Keyed by sequence number and the SYN/FIN bit: a SYN/ACK resent after its ISN was acknowledged
     // keeps counting, which is exactly the storm a stuck handshake produces.
     const key = s.seq * 2 + synFin;
+    d.storms ??= new Map();
     const e = d.storms.get(key);
     if (e) {
       e.sends++;
@@ -422,34 +428,42 @@ export class Connection {
   }
 
   private recordTrace(s: TcpSegment, side: 0 | 1, f: number): void {
-    let rows: number[];
-    let at: number;
-    if (this.traceHead.length < TRACE_HEAD * TRACE_STRIDE) {
-      rows = this.traceHead;
-      at = rows.length;
-    } else if (this.traceTail.length < TRACE_TAIL * TRACE_STRIDE) {
-      rows = this.traceTail;
-      at = rows.length;
-    } else {
-      // Ring over the tail: the end of a long connection (where hangs and storms show) is kept.
-      rows = this.traceTail;
-      at = this.traceTailPos;
-      this.traceTailPos = (at + TRACE_STRIDE) % (TRACE_TAIL * TRACE_STRIDE);
-      this.traceOmitted++;
+    const n = this.traceCount++;
+    const row = n < TRACE_HEAD + TRACE_TAIL ? n : TRACE_HEAD + ((n - TRACE_HEAD) % TRACE_TAIL);
+    let at = row * TRACE_STRIDE;
+    if (at >= this.trace.length) {
+      const grown = new Float64Array(Math.min(this.trace.length * 2, (TRACE_HEAD + TRACE_TAIL) * TRACE_STRIDE));
+      grown.set(this.trace);
+      this.trace = grown;
     }
-    rows[at] = s.tNs;
-    rows[at + 1] = side;
-    rows[at + 2] = s.seq;
-    rows[at + 3] = s.len;
-    rows[at + 4] = s.flags;
-    rows[at + 5] = f;
-    rows[at + 6] = s.ack;
-    rows[at + 7] = s.window;
+    const t = this.trace;
+    t[at++] = s.tNs;
+    t[at++] = side;
+    t[at++] = s.seq;
+    t[at++] = s.len;
+    t[at++] = s.flags;
+    t[at++] = f;
+    t[at++] = s.ack;
+    t[at] = s.window;
   }
 
-  /** Trace rows in capture order. */
-  traceRows(): number[] {
-    if (this.traceTailPos === 0) return this.traceHead.concat(this.traceTail);
-    return this.traceHead.concat(this.traceTail.slice(this.traceTailPos), this.traceTail.slice(0, this.traceTailPos));
+  /** Segments left out of the trace (the middle of a long connection). */
+  get traceOmitted(): number {
+    return Math.max(0, this.traceCount - TRACE_HEAD - TRACE_TAIL);
   }
+
+  /** Trace rows in capture order (the tail ring unrolled). */
+  traceRows(): Float64Array {
+    const kept = Math.min(this.traceCount, TRACE_HEAD + TRACE_TAIL);
+    if (this.traceCount <= kept) return this.trace.slice(0, kept * TRACE_STRIDE);
+    const out = new Float64Array(kept * TRACE_STRIDE);
+    out.set(this.trace.subarray(0, TRACE_HEAD * TRACE_STRIDE));
+    const oldest = TRACE_HEAD + ((this.traceCount - TRACE_HEAD) % TRACE_TAIL);
+    const end = (TRACE_HEAD + TRACE_TAIL) * TRACE_STRIDE;
+    const older = this.trace.subarray(oldest * TRACE_STRIDE, end);
+    out.set(older, TRACE_HEAD * TRACE_STRIDE);
+    out.set(this.trace.subarray(TRACE_HEAD * TRACE_STRIDE, oldest * TRACE_STRIDE), TRACE_HEAD * TRACE_STRIDE + older.length);
+    return out;
+  }
+
 }

@@ -10,8 +10,11 @@ import { A_REUSED_PORTS } from './tcp-analysis.js';
  * conversations in order of creation — so `stream` equals tshark's `tcp.stream`.
  */
 export class FlowTable {
-  /** Keyed by the flow1 endpoint (ip·2^16 + port, exact in a double), then the flow2 endpoint. */
-  private readonly table = new Map<number, Map<number, Connection>>();
+  /**
+   * Buckets keyed by a 32-bit hash of the 4-tuple (a small integer key: no allocation per
+   * lookup), each a chain through Connection.nextInBucket.
+   */
+  private readonly buckets = new Map<number, Connection>();
   private nextStream = 0;
   size = 0;
   /** Set by lookup(): which side sent the segment, and the flags the lookup decided. */
@@ -24,17 +27,18 @@ export class FlowTable {
   lookup(s: TcpSegment): Connection {
     // Wireshark's flow1 is the greater address (the greater port when the addresses are equal).
     const side: 0 | 1 = s.src > s.dst || (s.src === s.dst && s.srcPort > s.dstPort) ? 0 : 1;
-    const a = side === 0 ? s.src * 65536 + s.srcPort : s.dst * 65536 + s.dstPort;
-    const b = side === 0 ? s.dst * 65536 + s.dstPort : s.src * 65536 + s.srcPort;
+    const ip0 = side === 0 ? s.src : s.dst;
+    const ip1 = side === 0 ? s.dst : s.src;
+    const port0 = side === 0 ? s.srcPort : s.dstPort;
+    const port1 = side === 0 ? s.dstPort : s.srcPort;
     this.side = side;
     this.preFlags = 0;
-    let inner = this.table.get(a);
-    if (!inner) {
-      inner = new Map();
-      this.table.set(a, inner);
+    const key = tupleHash(ip0, port0, ip1, port1);
+    let conn = this.buckets.get(key);
+    while (conn && !(conn.ip[0] === ip0 && conn.ip[1] === ip1 && conn.port[0] === port0 && conn.port[1] === port1)) {
+      conn = conn.nextInBucket;
     }
-    let conn = inner.get(b);
-    if (!conn) return this.create(inner, b, s, side);
+    if (!conn) return this.create(key, s, side);
 
     const fwd = conn.analysis.sides[side];
     const synAck = s.flags & (SYN | ACK);
@@ -42,8 +46,8 @@ export class FlowTable {
       if (s.seq !== fwd.baseSeq) {
         this.preFlags = A_REUSED_PORTS;
         this.retire(conn);
-        this.size--;
-        conn = this.create(inner, b, s, side);
+        this.remove(conn);
+        conn = this.create(key, s, side);
       } else {
         // Same ISN: a retransmitted SYN, analysed as a retransmission. Wireshark restores nextseq
         // first (its issue 17616: a RST may carry any sequence number and derail the tracking).
@@ -56,24 +60,40 @@ export class FlowTable {
     return conn;
   }
 
-  /** Removes a finished connection (it is finalised by the caller). */
+  /** Removes a connection from the table (it is finalised by the caller). */
   remove(conn: Connection): void {
-    const inner = this.table.get(conn.ip[0] * 65536 + conn.port[0]);
-    const key = conn.ip[1] * 65536 + conn.port[1];
-    if (inner?.get(key) !== conn) return;
-    inner.delete(key);
-    if (inner.size === 0) this.table.delete(conn.ip[0] * 65536 + conn.port[0]);
-    this.size--;
+    const key = tupleHash(conn.ip[0], conn.port[0], conn.ip[1], conn.port[1]);
+    let prev: Connection | undefined;
+    for (let c = this.buckets.get(key); c; prev = c, c = c.nextInBucket) {
+      if (c !== conn) continue;
+      if (prev) prev.nextInBucket = c.nextInBucket;
+      else if (c.nextInBucket) this.buckets.set(key, c.nextInBucket);
+      else this.buckets.delete(key);
+      c.nextInBucket = undefined;
+      this.size--;
+      return;
+    }
   }
 
   *connections(): IterableIterator<Connection> {
-    for (const inner of this.table.values()) yield* inner.values();
+    for (const head of this.buckets.values()) for (let c: Connection | undefined = head; c; c = c.nextInBucket) yield c;
   }
 
-  private create(inner: Map<number, Connection>, key: number, s: TcpSegment, side: 0 | 1): Connection {
+  private create(key: number, s: TcpSegment, side: 0 | 1): Connection {
     const conn = new Connection(this.nextStream++, s, side);
-    inner.set(key, conn);
+    conn.nextInBucket = this.buckets.get(key);
+    this.buckets.set(key, conn);
     this.size++;
     return conn;
   }
+}
+
+/** 32-bit mix of a 4-tuple (murmur3-style multiply/rotate); collisions are resolved by chaining. */
+function tupleHash(ip0: number, port0: number, ip1: number, port1: number): number {
+  let h = Math.imul(ip0 ^ 0x9e3779b9, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ ip1;
+  h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
+  h ^= (port0 << 16) | port1;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  return h ^ (h >>> 13);
 }
