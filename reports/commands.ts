@@ -13,3 +13,8 @@ export function showCommands(report: AnalysisReport, f: Finding): { tcpdump: str
     tshark: `tshark -r ${file} -Y ${shellQuote(f.show.tshark)}`,
   };
 }
+
+/** "1 packet", "3 packets". */
+export function packets(n: number): string {
+  return `${n} packet${n === 1 ? '' : 's'}`;
+}

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { showCommands } from './commands.js';
+import { packets, showCommands } from './commands.js';
 import { escapeXml as esc } from './escape.js';
 import { FINDING_KINDS, VERDICTS, type AnalysisReport, type Finding } from './report.js';
 import { MAX_TIMELINE_ROWS, stevensSvg, timelineSvg, VERDICT_COLORS } from './svg-graphs.js';
@@ -120,7 +120,7 @@ function findingHtml(report: AnalysisReport, f: Finding): string {
     `<div class="finding ${f.severity}">`,
     `<h3>${esc(f.kind)}: ${esc(f.title)}</h3>`,
     `<p>${esc(f.explanation)}</p>`,
-    `<pre>${esc(cmd.tcpdump)}   # ${f.show.tcpdump_packets} packets\n${esc(cmd.tshark)}   # ${f.show.tshark_packets} packets</pre>`,
+    `<pre>${esc(cmd.tcpdump)}   # ${packets(f.show.tcpdump_packets)}\n${esc(cmd.tshark)}   # ${packets(f.show.tshark_packets)}</pre>`,
     '<details><summary>connections</summary><table><tr><th>stream</th><th>client</th><th>t (s)</th><th>what happened</th></tr>',
     ...rows,
     '</table>',

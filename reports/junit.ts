@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { showCommands } from './commands.js';
+import { packets, showCommands } from './commands.js';
 import { escapeXml } from './escape.js';
 import { FINDING_KINDS, type AnalysisReport, type Finding } from './report.js';
 
@@ -67,8 +67,8 @@ function findingCase(report: AnalysisReport, f: Finding): Case {
     ...f.instances.slice(0, 20).map((i) => `#${i.stream} ${i.client.ip}:${i.client.port} → ${i.server.ip}:${i.server.port}: ${i.detail}`),
     ...(f.connections > 20 ? [`… and ${f.connections - 20} more`] : []),
     '',
-    `show: ${cmd.tcpdump}  (${f.show.tcpdump_packets} packets)`,
-    `      ${cmd.tshark}  (${f.show.tshark_packets} packets)`,
+    `show: ${cmd.tcpdump}  (${packets(f.show.tcpdump_packets)})`,
+    `      ${cmd.tshark}  (${packets(f.show.tshark_packets)})`,
   ].join('\n');
   return { classname: `findings.${f.kind}`, name: f.title, time: 0, failure: { message: f.title, type: f.kind, body } };
 }

@@ -1,4 +1,4 @@
-import { showCommands } from './commands.js';
+import { packets, showCommands } from './commands.js';
 import { VERDICTS, type AnalysisReport, type ConnectionRecord, type Finding } from './report.js';
 
 export interface SummaryOptions {
@@ -80,8 +80,8 @@ function findingLines(report: AnalysisReport, f: Finding, paint: (c: keyof typeo
   for (const l of wrap(f.explanation, 96)) lines.push(`    ${l}`);
   const ex = f.instances[0];
   if (ex) lines.push(`    e.g. #${ex.stream} ${ex.client.ip}:${ex.client.port} → ${ex.server.ip}:${ex.server.port}: ${ex.detail}`);
-  lines.push(paint('dim', `    show: ${cmd.tcpdump}  (${f.show.tcpdump_packets} packets)`));
-  lines.push(paint('dim', `          ${cmd.tshark}  (${f.show.tshark_packets} packets)`));
+  lines.push(paint('dim', `    show: ${cmd.tcpdump}  (${packets(f.show.tcpdump_packets)})`));
+  lines.push(paint('dim', `          ${cmd.tshark}  (${packets(f.show.tshark_packets)})`));
   return lines;
 }
 

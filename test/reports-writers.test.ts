@@ -1,0 +1,117 @@
+/**
+ * The writers: the terminal summary (readable without colour, coloured on a TTY), junit.xml
+ * (well-formed, counts that add up, everything escaped), report.html (self-contained, escaped,
+ * says what it left out) and report.json (the report itself).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { formatHtml } from '../reports/html.js';
+import { writeJson } from '../reports/json.js';
+import { formatJunit } from '../reports/junit.js';
+import type { AnalysisReport } from '../reports/report.js';
+import { formatSummary } from '../reports/summary.js';
+import { parseIpv4 } from '../stack/addr.js';
+import { ACK, FIN, PSH, RST } from '../stack/wire/tcp.js';
+import { analyzeFrames, Conversation, type TimedFrame } from './analyze-support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tcpfuzz-writers-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const C = parseIpv4('10.77.0.1')!;
+const S = parseIpv4('10.77.0.2')!;
+const HOSTILE = `<script>alert("x")</script> & 'quotes'`;
+
+function flaggedReport(): AnalysisReport {
+  const frames: TimedFrame[] = [];
+  for (let i = 0; i < 3; i++) new Conversation(frames, [C, 40000 + i], [S, 19], { t: 1000 + i }).handshake().send(0, FIN | ACK).send(1, ACK);
+  new Conversation(frames, [C, 41000], [S, 80], { t: 1000 }).handshake().send(0, PSH | ACK, { len: 5 }).send(1, RST | ACK);
+  for (let i = 0; i < 5; i++) {
+    new Conversation(frames, [C, 42000 + i], [S, 7], { t: 1000 + i / 10 }).handshake().send(0, FIN | ACK).send(1, FIN | ACK).send(0, ACK);
+  }
+  const report = analyzeFrames(frames, { maxTimeline: 6 });
+  report.run = { seed: 7, note: HOSTILE, jobs: { ok: 5, timeout: 3 } };
+  return report;
+}
+
+function cleanReport(): AnalysisReport {
+  const frames: TimedFrame[] = [];
+  new Conversation(frames, [C, 40000], [S, 7]).handshake().send(0, FIN | ACK).send(1, FIN | ACK).send(0, ACK);
+  return analyzeFrames(frames);
+}
+
+describe('terminal summary', () => {
+  it('plain: verdicts, findings with commands, worst connections, the run', () => {
+    const text = formatSummary(flaggedReport());
+    assert.doesNotMatch(text, /\x1b\[/);
+    assert.match(text, /^tcpfuzz analyze test\.pcap: 50 frames, 50 TCP, 9 connections, /);
+    assert.match(text, /verdicts: complete 5 · reset 1 · half-closed 3/);
+    assert.match(text, /FINDINGS: 2 \(1 error\)/);
+    assert.match(text, /✗ missing-fin {2}server 10\.77\.0\.2:19 sent no FIN on 3\/3 connections/);
+    assert.match(text, /! reset {2}server 10\.77\.0\.2:80 reset 1\/1 connections/);
+    assert.match(text, /show: tcpdump -nr test\.pcap 'src host 10\.77\.0\.2 and src port 80 and tcp\[tcpflags\] & tcp-rst != 0' {2}\(1 packet\)/);
+    assert.match(text, /worst connections:\n {2}#\d+ 10\.77\.0\.1:\d+ → 10\.77\.0\.2:\d+/);
+    assert.match(text, /run:\n {2}seed: 7\n {2}note: <script>/);
+  });
+
+  it('coloured for a TTY; a clean capture says so', () => {
+    assert.match(formatSummary(flaggedReport(), { color: true }), /\x1b\[31m✗\x1b\[0m/);
+    assert.match(formatSummary(cleanReport(), { color: true }), /\x1b\[32m✓ no findings\x1b\[0m/);
+  });
+});
+
+describe('junit.xml', () => {
+  const xml = formatJunit(flaggedReport());
+
+  it('counts add up: a case per finding kind or group and per connection, failures for findings', () => {
+    const suites = [...xml.matchAll(/<testsuite name="(\w+)" tests="(\d+)" failures="(\d+)"[^>]*>([\s\S]*?)<\/testsuite>/g)];
+    assert.deepEqual(
+      suites.map((m) => [m[1], Number(m[2]), Number(m[3])]),
+      [
+        ['findings', 10, 2],
+        ['connections', 9, 4],
+      ],
+    );
+    for (const m of suites) {
+      assert.equal((m[4]!.match(/<testcase /g) ?? []).length, Number(m[2]));
+      assert.equal((m[4]!.match(/<failure /g) ?? []).length, Number(m[3]));
+    }
+    assert.match(xml, /<testsuites name="tcpfuzz analyze test\.pcap" tests="19" failures="6">/);
+    assert.match(xml, /<testcase classname="findings" name="no hang" time="0\.000"\/>/);
+  });
+
+  it('escapes everything and carries the run as properties', () => {
+    assert.ok(xml.includes('<property name="note" value="&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#39;quotes&#39;"/>'));
+    assert.ok(xml.includes('<property name="jobs" value="{&#34;ok&#34;:5,&#34;timeout&#34;:3}"/>'));
+    assert.ok(!xml.includes('<script>'));
+    const text = xml.replace(/<[^>]*>/g, '');
+    assert.doesNotMatch(text, /[<>]|&(?!#\d+;)/, 'no raw markup characters outside tags');
+  });
+});
+
+describe('report.html', () => {
+  const html = formatHtml(flaggedReport());
+
+  it('is self-contained and escapes what it shows', () => {
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
+    assert.doesNotMatch(html, /<script/);
+    assert.ok(html.includes('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;'));
+  });
+
+  it('says what the timeline and the graphs leave out', () => {
+    assert.match(html, /Drawn: 6 of 9 connections \(flagged ones first, then in stream order\)\./);
+    assert.equal((html.match(/<svg[^>]*class="stevens"/g) ?? []).length, 4);
+    assert.match(html, /href="#stream-\d+"/);
+  });
+});
+
+describe('report.json', () => {
+  it('is the report', () => {
+    const report = flaggedReport();
+    const path = join(dir, 'report.json');
+    writeJson(report, path);
+    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), report);
+  });
+});
