@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, FIN, PSH, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSocket } from '../stack/tcp/socket.js';
-import { peerOpens, rawBench, summary, type Bench } from './helpers/tcp-peer.js';
+import { runSim } from '../stack/sim-driver.js';
+import { DUT_IP, peerOpens, rawBench, summary, twoStacks, type Bench } from './helpers/tcp-peer.js';
 
 const PORT = 80;
 const PP = 40000;
@@ -10,12 +11,13 @@ const PEER_ISN = 1000;
 const MSL = 500;
 
 /** An ESTABLISHED passive connection; returns the socket and the stack's ISS. */
-async function established(b: Bench): Promise<{ sock: TcpSocket; iss: number }> {
-  let sock: TcpSocket | undefined;
-  b.stack.listen(PORT, (s) => (sock = s));
+async function established(b: Bench): Promise<{ sock: TcpSocket; iss: number; accepted: TcpSocket[] }> {
+  const accepted: TcpSocket[] = [];
+  b.stack.listen(PORT, (s) => accepted.push(s));
   const iss = await peerOpens(b, { srcPort: PP, dstPort: PORT, isn: PEER_ISN });
+  const sock = accepted[0];
   assert.ok(sock);
-  return { sock, iss };
+  return { sock, iss, accepted };
 }
 
 type Step = (b: Bench, sock: TcpSocket, iss: number) => void;
@@ -212,4 +214,75 @@ test('accept backlog: a paused listener queues up to the backlog, then drops han
   b.peer.send({ srcPort: PP + 2, dstPort: PORT, seq: 2, ack: isss[2]! + 1, flags: ACK });
   await b.run(5);
   assert.deepEqual(got, [PP, PP + 1, PP + 2]);
+});
+
+/** The stack closes first and reaches TIME-WAIT. */
+async function stackInTimeWait(b: Bench): Promise<{ iss: number; accepted: TcpSocket[] }> {
+  const { sock, iss, accepted } = await established(b);
+  sock.end();
+  await b.run(5);
+  peer(FIN | ACK, 2)(b, sock, iss);
+  await b.run(5);
+  assert.deepEqual(b.stack.tcp.countByState(), { Time_wait: 1 });
+  return { iss, accepted };
+}
+
+test('TIME-WAIT + SYN beyond the old RCV.NXT: a new incarnation with ISS = old SND.NXT + 65537 (RFC 1122 §4.2.2.13)', async () => {
+  const b = rawBench({ tcp: { msl: 30_000 } });
+  const { iss, accepted } = await stackInTimeWait(b);
+  const old = b.stack.tcp.connections()[0]!;
+  const newIsn = PEER_ISN + 2 + 5000;
+  const from = b.peer.received.length;
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: newIsn, flags: SYN });
+  await b.run(5);
+  const newIss = (iss + 2 + 65537) >>> 0;
+  assert.deepEqual(summary(b.peer.since(from)), [`S. seq=${newIss} ack=${newIsn + 1} len=0`]);
+  assert.ok(!old.alive, 'the TIME-WAIT TCB is gone');
+  const lines = b.stack.trace.slice(-3).map((r) => r.line);
+  assert.deepEqual(lines, [`{ Time_wait }  - Recv_syn ${newIsn} ->  { Closed }`, '{ Closed }  - Passive_open ->  { Listen }', `{ Listen }  - Send_synack ${newIss} ->  { Syn_rcvd ${newIss} }`]);
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: newIsn + 1, ack: newIss + 1, flags: ACK });
+  await b.run(5);
+  assert.equal(accepted.length, 2, 'the new incarnation reached the application');
+  assert.deepEqual(b.stack.tcp.countByState(), { Established: 1 });
+});
+
+for (const offset of [0, -1, -100_000]) {
+  test(`TIME-WAIT + SYN at the old RCV.NXT${offset === 0 ? '' : ` ${offset}`}: no new incarnation, an ACK, TIME-WAIT stays`, async () => {
+    const b = rawBench({ tcp: { msl: 30_000 } });
+    const { iss } = await stackInTimeWait(b);
+    const from = b.peer.received.length;
+    b.peer.send({ srcPort: PP, dstPort: PORT, seq: (PEER_ISN + 2 + offset) >>> 0, flags: SYN });
+    await b.run(5);
+    assert.deepEqual(summary(b.peer.since(from)), [`. seq=${iss + 2} ack=${PEER_ISN + 2} len=0`]);
+    assert.deepEqual(b.stack.tcp.countByState(), { Time_wait: 1 });
+  });
+}
+
+test('port reuse while the server holds TIME-WAIT: the client reconnects from the same port at once, on the sim wire', async () => {
+  const { clock, client, server } = twoStacks({}, { tcp: { msl: 30_000 } });
+  let served = 0;
+  // The server closes first (the goodbye shape), so TIME-WAIT is on its side.
+  server.listen(PORT, (s) => {
+    served++;
+    s.end('bye\n');
+    s.resume();
+  });
+  const openedAt: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const sock = client.connect(DUT_IP, PORT, { localPort: PP });
+    let closed = false;
+    sock.on('connect', () => openedAt.push(clock.now()));
+    sock.on('data', () => undefined);
+    sock.on('end', () => sock.end());
+    sock.on('close', () => (closed = true));
+    await runSim(clock, { until: () => closed, untilMs: clock.now() + 600_000 });
+    assert.ok(closed, `round ${round} closed`);
+    assert.deepEqual(server.tcp.countByState(), { Time_wait: 1 });
+    await runSim(clock, { untilMs: clock.now() + 3 });
+  }
+  assert.equal(served, 3);
+  const gaps = openedAt.slice(1).map((t, i) => t - openedAt[i]!);
+  assert.ok(gaps.every((g) => g < 50), `reconnects took ${gaps.join(', ')} ms (TIME-WAIT is 60,000 ms)`);
+  assert.equal(client.tcp.stats.resetsSent + server.tcp.stats.resetsSent, 0, 'no RST exchanged');
+  assert.equal(server.trace.filter((r) => r.action.kind === 'Recv_syn').length, 2);
 });

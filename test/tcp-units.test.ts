@@ -81,6 +81,7 @@ test('transition table: RFC 9293 paths the 2014 table lacked', () => {
     [{ name: 'Closing', seq: 9 }, { kind: 'Recv_ack', seq: 10 }, 'Time_wait'],
     [{ name: 'Last_ack', seq: 9 }, { kind: 'Recv_ack', seq: 10 }, 'Closed'],
     [{ name: 'Time_wait' }, { kind: 'Timeout' }, 'Closed'],
+    [{ name: 'Time_wait' }, { kind: 'Recv_syn', seq: 77 }, 'Closed'], // RFC 1122 §4.2.2.13 new incarnation
     [{ name: 'Fin_wait_2', count: 3 }, { kind: 'Timeout' }, 'Closed'],
     [{ name: 'Listen' }, { kind: 'Recv_rst' }, 'Listen'],
   ];

@@ -153,6 +153,17 @@ export class TcpLayer implements TcbHost, ListenerHost {
   }
 
   private toConnection(tcb: Tcb, seg: TcpRepr): void {
+    if ((seg.flags & (SYN | RST | ACK)) === SYN && tcb.timeWaitAcceptsSyn(seg)) {
+      // RFC 1122 §4.2.2.13: a new incarnation reopens a connection in TIME-WAIT. Peers that
+      // reuse ports quickly (Linux clients against a server that closes first) would otherwise
+      // get a challenge ACK, answer it with an RST that TIME-WAIT ignores (RFC 1337), and wait
+      // out 2×MSL with their SYNs unanswered.
+      const l = this.listeners.get(seg.dstPort);
+      if (l) {
+        this.listenArrives(l, tcb.remoteIp, seg, tcb.yieldToSyn(seg));
+        return;
+      }
+    }
     if (tcb.heldInput) {
       // Minnesota Goodbye profiles: the handshake ACK is waiting for the app callback. The
       // ACK path still runs (a duplicate ACK completes the handshake), but data and control
@@ -175,8 +186,8 @@ export class TcpLayer implements TcbHost, ListenerHost {
     tcb.input(seg);
   }
 
-  /** LISTEN (§3.10.7.2). */
-  private listenArrives(l: Listener, src: Ipv4, seg: TcpRepr): void {
+  /** LISTEN (§3.10.7.2); `iss` is imposed when the SYN reopens a connection in TIME-WAIT. */
+  private listenArrives(l: Listener, src: Ipv4, seg: TcpRepr, iss?: number): void {
     if (seg.flags & RST) return;
     if (seg.flags & ACK) {
       this.sendReset(src, seg, seg.ack, 0, RST);
@@ -187,7 +198,7 @@ export class TcpLayer implements TcbHost, ListenerHost {
       this.stats.synQueueDrops++;
       return;
     }
-    const tcb = this.newTcb(src, seg.srcPort, seg.dstPort, true);
+    const tcb = this.newTcb(src, seg.srcPort, seg.dstPort, true, iss);
     l.embryonic.add(tcb);
     this.owners.set(tcb, { listener: l, sock: new TcpSocket(tcb) });
     this.stats.passiveOpens++;
@@ -317,7 +328,7 @@ export class TcpLayer implements TcbHost, ListenerHost {
     return this.conns.get(remoteIp)?.get(remotePort * 65536 + localPort);
   }
 
-  private newTcb(remoteIp: Ipv4, remotePort: number, localPort: number, passive: boolean): Tcb {
+  private newTcb(remoteIp: Ipv4, remotePort: number, localPort: number, passive: boolean, iss?: number): Tcb {
     const localIp = this.ipLayer.ip;
     const tcb = new Tcb(this, {
       id: this.nextId++,
@@ -325,7 +336,7 @@ export class TcpLayer implements TcbHost, ListenerHost {
       localPort,
       remoteIp,
       remotePort,
-      iss: this.isn.next(localIp, localPort, remoteIp, remotePort),
+      iss: iss ?? this.isn.next(localIp, localPort, remoteIp, remotePort),
       passive,
     });
     let m = this.conns.get(remoteIp);

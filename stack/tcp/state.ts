@@ -28,7 +28,10 @@ export type Action =
   | { readonly kind: 'Recv_rst' }
   /** `seq` is the acknowledgment number of the SYN,ACK. */
   | { readonly kind: 'Recv_synack'; readonly seq: number }
-  /** A SYN without ACK in SYN-SENT (simultaneous open, RFC 9293 §3.10.7.3); `seq` is the peer's ISN. */
+  /**
+   * A SYN without ACK: in SYN-SENT a simultaneous open (RFC 9293 §3.10.7.3); in TIME-WAIT a new
+   * incarnation that ends the old one (RFC 1122 §4.2.2.13). `seq` is the peer's ISN.
+   */
   | { readonly kind: 'Recv_syn'; readonly seq: number }
   /** `seq` is the segment's acknowledgment number. */
   | { readonly kind: 'Recv_ack'; readonly seq: number }
@@ -110,6 +113,7 @@ export function transition(s: State, a: Action): State {
       if (a.kind === 'Recv_ack' && diffone(s.seq, a.seq)) return CLOSED;
       return s;
     case 'Time_wait':
+      if (a.kind === 'Recv_syn') return CLOSED;
       return s;
   }
 }

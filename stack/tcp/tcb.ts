@@ -575,6 +575,28 @@ export class Tcb {
     if (to.name === 'Time_wait') this.enterTimeWait();
   }
 
+  /**
+   * RFC 1122 §4.2.2.13: a SYN in TIME-WAIT may open a new incarnation of the connection when it
+   * cannot belong to the old one — its sequence number lies beyond the old RCV.NXT (Linux's
+   * tcp_timewait_state_process applies the same test).
+   */
+  timeWaitAcceptsSyn(seg: TcpRepr): boolean {
+    return this.state.name === 'Time_wait' && !this.released && seqGt(seg.seq, this.rcvNxt);
+  }
+
+  /**
+   * Ends TIME-WAIT for the new incarnation a SYN opens (see timeWaitAcceptsSyn). Returns the
+   * ISS the new incarnation must use: beyond every sequence number the old one used and the
+   * window the peer may still accept for it (Linux: SND.NXT + 65535 + 2).
+   */
+  yieldToSyn(seg: TcpRepr): number {
+    this.enter();
+    this.tick({ kind: 'Recv_syn', seq: seg.seq });
+    this.releaseAll();
+    this.leave();
+    return seqAdd(this.sndMax, 65535 + 2);
+  }
+
   /** A retransmitted FIN in TIME-WAIT: ACK it and restart 2×MSL (§3.10.7.4 "Eighth"). */
   private timeWaitFin(): void {
     this.tick({ kind: 'Recv_fin' });
