@@ -1,0 +1,203 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { ipv4ToString, parseIpv4, type Ipv4 } from '../stack/addr.js';
+import { readKernelSockets } from '../stack/link/lab.js';
+import { TargetError } from './registry.js';
+
+/**
+ * Kernel-side targets: servers run by the kernel's TCP in the lab namespace, fuzzed by our
+ * stack as the client over the TAP device. The TAP stays the single capture point: every frame
+ * between our stack (10.77.0.2) and the server (the kernel side, 10.77.0.1) crosses it, and
+ * the link records it. A server must therefore listen on the kernel side's address or on all
+ * addresses; one on 127.0.0.1 cannot be reached from the stack.
+ *
+ * Target syntax:
+ * - `tcp://HOST:PORT`: something already listening (e.g. in a named `--netns` the user set up);
+ *   HOST must be the kernel side's address.
+ * - `exec:PORT:COMMAND`: the run starts COMMAND (through `sh -c`, in the lab namespace), waits
+ *   until it listens on PORT, and stops it at the end. COMMAND may be quoted as a whole,
+ *   `exec:8080:'nginx -c /tmp/t/nginx.conf'`, so the target reads as one shell word. The port is
+ *   part of the target so a replay command or a case file carries everything.
+ */
+export type KernelTarget =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'exec'; readonly port: number; readonly command: string };
+
+function parsePort(text: string, target: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new TargetError(`bad port '${text}' in target '${target}' (1..65535)`);
+  return port;
+}
+
+/**
+ * Parses `tcp://HOST:PORT` or `exec:PORT:COMMAND`; undefined for any other kind of target (a
+ * `builtin:` one). `kernelIp` is the kernel side's address in the lab: the only address the
+ * stack can reach a kernel-side server at.
+ */
+export function parseKernelTarget(target: string, kernelIp: Ipv4): KernelTarget | undefined {
+  if (target.startsWith('tcp://')) {
+    const m = /^tcp:\/\/([^:/]+):([^:/]+)$/.exec(target);
+    if (!m) throw new TargetError(`bad target '${target}' (expected tcp://HOST:PORT, e.g. tcp://${ipv4ToString(kernelIp)}:80)`);
+    const ip = parseIpv4(m[1]!);
+    if (ip === undefined) throw new TargetError(`bad host '${m[1]}' in target '${target}' (an IPv4 address: the lab has no names)`);
+    if (ip !== kernelIp) {
+      throw new TargetError(`target '${target}' cannot be reached from the stack: in the lab the kernel side is ${ipv4ToString(kernelIp)} (tcp://${ipv4ToString(kernelIp)}:${m[2]})`);
+    }
+    return { kind: 'tcp', host: m[1]!, port: parsePort(m[2]!, target) };
+  }
+  if (target.startsWith('exec:')) {
+    const m = /^exec:([^:]*):(.*)$/s.exec(target);
+    if (!m) throw new TargetError(`bad target '${target}' (expected exec:PORT:'COMMAND', e.g. exec:8080:'nginx -c /path/nginx.conf')`);
+    const port = parsePort(m[1]!, target);
+    let command = m[2]!.trim();
+    const q = command[0];
+    if ((q === "'" || q === '"') && command.length >= 2 && command.endsWith(q)) command = command.slice(1, -1);
+    if (command.trim() === '') throw new TargetError(`target '${target}' has no command`);
+    return { kind: 'exec', port, command };
+  }
+  return undefined;
+}
+
+/** How an exec target ended. */
+export interface ExecExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** It exited by itself before `stop()` (a crash, or a server that gave up). */
+  beforeStop: boolean;
+}
+
+export interface ExecTarget {
+  readonly pid: number;
+  readonly command: string;
+  /** Set once the process has exited (by itself or by `stop()`). */
+  exit(): ExecExit | undefined;
+  /** SIGTERM to its process group, SIGKILL after `graceMs` (default 3 s); resolves once it is gone. */
+  stop(graceMs?: number): Promise<ExecExit>;
+}
+
+export interface StartExecOptions {
+  /** File that receives the command's stdout and stderr (appended). */
+  log: string;
+  cwd?: string;
+  /** The address the stack reaches it at (the kernel side); listening on all addresses also does. */
+  kernelIp: Ipv4;
+  /** How long it may take to listen (default 10 s). */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts COMMAND (via `sh -c`) in the current network namespace, the lab's, in a process
+ * group of its own so that stopping it also stops whatever it forked (nginx workers, a shell's
+ * children). Resolves once it listens on `port` at the kernel side's address; rejects with a
+ * TargetError that quotes the end of its log if it exits or does not listen in time. Nothing is
+ * left running when it rejects.
+ */
+export async function startExecTarget(command: string, port: number, opts: StartExecOptions): Promise<ExecTarget> {
+  const fd = openSync(opts.log, 'a');
+  let child;
+  try {
+    child = spawn('sh', ['-c', command], { cwd: opts.cwd, stdio: ['ignore', fd, fd], detached: true });
+  } finally {
+    closeSync(fd);
+  }
+  const spawned = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid!));
+    child.once('error', (e) => reject(new TargetError(`cannot start '${command}': ${e.message}`)));
+  });
+  let exit: ExecExit | undefined;
+  let stopping = false;
+  const exited = new Promise<ExecExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exit = { code, signal, beforeStop: !stopping };
+      resolve(exit);
+    });
+  });
+  // The group's id is our child's pid (detached: setsid), so signals reach only what it started.
+  const signalGroup = (sig: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-spawned, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const target: ExecTarget = {
+    pid: spawned,
+    command,
+    exit: () => exit,
+    stop: async (graceMs = 3000) => {
+      stopping = true;
+      const until = Date.now() + graceMs;
+      signalGroup('SIGTERM');
+      await Promise.race([exited, sleep(graceMs)]);
+      // What the shell forked may outlive it by a moment (nginx finishing its shutdown).
+      while (signalGroup(0) && Date.now() < until) await sleep(20);
+      signalGroup('SIGKILL');
+      return exited;
+    },
+  };
+  try {
+    await waitListening(port, { kernelIp: opts.kernelIp, timeoutMs: opts.readyTimeoutMs ?? 10_000, gone: () => exit !== undefined });
+  } catch (e) {
+    await target.stop(500);
+    const tail = logTail(opts.log);
+    const how = exit && exit.beforeStop ? `exited (${exit.signal ?? `code ${exit.code}`}) before listening` : (e as Error).message;
+    throw new TargetError(`exec target '${command}': ${how}; log ${opts.log}${tail ? `: ${tail}` : ''}`);
+  }
+  return target;
+}
+
+/** The last lines of a log, on one line, for an error message. */
+function logTail(path: string): string {
+  try {
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    return lines.slice(-3).join(' | ').slice(-400);
+  } catch {
+    return '';
+  }
+}
+
+/** Ports with an IPv6 listener on all addresses (`::`), which on Linux also takes IPv4 unless v6only. */
+async function listeningOnAllV6(): Promise<Set<number>> {
+  let text: string;
+  try {
+    text = await readFile('/proc/net/tcp6', 'utf8');
+  } catch {
+    return new Set();
+  }
+  const ports = new Set<number>();
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local_address is 32 hex digits and the port; state 0A is LISTEN.
+    const m = /^0{32}:([0-9A-Fa-f]{4})$/.exec(f[1] ?? '');
+    if (m && f[3] === '0A') ports.add(parseInt(m[1]!, 16));
+  }
+  return ports;
+}
+
+/**
+ * Polls the namespace's socket table until something listens on `port` where the stack can
+ * reach it (the kernel side's address, 0.0.0.0, or `::`). Bounded by `timeoutMs`; gives up at
+ * once when `gone()` says the server has exited. Rejects with a TargetError that says why,
+ * naming the address it listens on when that is one the stack cannot reach.
+ */
+export async function waitListening(port: number, opts: { kernelIp: Ipv4; timeoutMs: number; intervalMs?: number; gone?: () => boolean }): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const interval = opts.intervalMs ?? 50;
+  let elsewhere: string | undefined;
+  for (;;) {
+    const listeners = (await readKernelSockets()).filter((s) => s.state === 'LISTEN' && s.localPort === port);
+    if (listeners.some((s) => s.localIp === opts.kernelIp || s.localIp === 0) || (await listeningOnAllV6()).has(port)) return;
+    elsewhere = listeners[0]?.localAddress;
+    if (opts.gone?.()) throw new TargetError('exited before listening');
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  const where = ipv4ToString(opts.kernelIp);
+  if (elsewhere !== undefined) {
+    throw new TargetError(`listens on ${elsewhere}:${port} only, which the stack cannot reach: listen on ${where}:${port} or 0.0.0.0:${port}`);
+  }
+  throw new TargetError(`nothing listens on ${where}:${port} after ${opts.timeoutMs} ms`);
+}
