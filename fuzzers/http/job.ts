@@ -108,8 +108,8 @@ class HttpJobRun {
   /** Set once the job cannot go on (timeout, reset, error, abort); the outcome it ends with. */
   private stop: { outcome: JobOutcome; detail?: string } | undefined;
   private wake: (() => void) | undefined;
-  private reader: ResponseReader | undefined;
-  private responseStart: number | undefined;
+  /** The request being played, its response's reader, and when its first byte went out. */
+  private current: { record: HttpRequestResult; reader: ResponseReader; start: number } | undefined;
   private readonly requests: HttpRequestResult[] = [];
   private unsolicited = 0;
   private notSent = 0;
@@ -186,18 +186,18 @@ class HttpJobRun {
       this.kept.push(part);
       this.keptBytes += part.length;
     }
-    const reader = this.reader;
-    if (!reader || reader.done) {
+    const cur = this.current;
+    if (!cur || cur.reader.done) {
       this.unsolicited += d.length;
       return;
     }
-    if (reader.bytesReceived === 0 && this.responseStart !== undefined) {
-      const current = this.requests[this.requests.length - 1];
-      if (current) current.firstByteMs = now - this.responseStart;
-    }
-    const used = reader.push(d);
+    if (cur.reader.bytesReceived === 0) cur.record.firstByteMs = now - cur.start;
+    const used = cur.reader.push(d);
     this.unsolicited += d.length - used;
-    if (reader.done) this.notify();
+    if (cur.reader.done) {
+      cur.record.totalMs = now - cur.start;
+      this.notify();
+    }
   }
 
   /** Waits until `cond` holds, the job stops or `deadline` passes (every wait is bounded). */
@@ -263,8 +263,8 @@ class HttpJobRun {
     };
     this.requests.push(record);
     const reader = new ResponseReader({ head: record.method.toUpperCase() === 'HEAD', connect: record.method.toUpperCase() === 'CONNECT' });
-    this.reader = reader;
-    this.responseStart = this.clock.now();
+    const start = this.clock.now();
+    this.current = { record, reader, start };
 
     const played = await playPlan(rendered, this.sink());
     record.bytesSent = played.bytes;
@@ -279,7 +279,7 @@ class HttpJobRun {
     const timedOut = !reader.done && !this.peerEnded && !this.stop;
     // A close settles the response (an EOF-delimited body ends; anything else was cut short).
     if (!timedOut) reader.end();
-    this.settle(record, reader);
+    this.settle(record, reader, start);
     if (timedOut) {
       record.error ??= `no complete response within ${this.spec.readTimeoutMs} ms`;
       return false;
@@ -308,7 +308,7 @@ class HttpJobRun {
   }
 
   /** Copies what the reader made of the response into the request's record. */
-  private settle(record: HttpRequestResult, reader: ResponseReader): void {
+  private settle(record: HttpRequestResult, reader: ResponseReader, start: number): void {
     const r = reader.result();
     if (r.status !== undefined) {
       record.status = r.status;
@@ -322,11 +322,12 @@ class HttpJobRun {
       record.keepAlive = r.keepAlive;
       if (r.informational.length > 0) record.informational = r.informational;
       if (r.problems.length > 0) record.malformed = r.problems.join('; ');
-      if (r.complete && this.responseStart !== undefined) record.totalMs = this.clock.now() - this.responseStart;
+      // A body that ends at the close completes only now.
+      if (r.complete) record.totalMs ??= this.clock.now() - start;
     } else if (r.problems.length > 0) {
       record.error ??= r.problems.join('; ');
     }
-    this.reader = undefined;
+    this.current = undefined;
   }
 
   /** The connection as the plan player sees it: the job's socket, clock and stop conditions. */
