@@ -50,10 +50,15 @@ function unescape(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** Job `jobId`'s own generator: independent of every other job's, the same in every replay of the run. */
+export function jobRng(seed: number, jobId: number): Rng {
+  return new Rng((seed ^ Math.imul(jobId + 1, 0x9e3779b1)) >>> 0);
+}
+
 /** The bytes job `jobId` sends: literal/file as given; generated ones differ per job but replay per seed. */
 export function payloadFor(src: PayloadSource, seed: number, jobId: number): Uint8Array {
   if (src.kind !== 'generated') return src.bytes;
-  const rng = new Rng((seed ^ Math.imul(jobId + 1, 0x9e3779b1)) >>> 0);
+  const rng = jobRng(seed, jobId);
   const out = new Uint8Array(src.length);
   // Printable ASCII keeps generated payloads readable in a hexdump and in tshark's follow view.
   for (let i = 0; i < out.length; i++) out[i] = 32 + rng.int(95);

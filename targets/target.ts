@@ -1,11 +1,14 @@
 import type { Duplex } from 'node:stream';
+import type { Clock } from '../stack/clock.js';
 
 /**
  * What a built-in service needs from a stack: a listener that hands over accepted connections
- * as Duplex streams. Our `Stack` fits; so would anything else that can accept TCP connections.
+ * as Duplex streams, and the clock the stack runs on (so a service's own timers, e.g. HTTP
+ * keep-alive, run on virtual time on the sim wire). Our `Stack` fits.
  */
 export interface Listening {
   listen(port: number, onConnection: (sock: Duplex) => void, opts?: { backlog?: number }): unknown;
+  readonly tcp: { readonly clock: Clock };
 }
 
 /** A service that runs on our userspace stack and can be fuzzed. */

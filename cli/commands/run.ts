@@ -14,7 +14,16 @@ Opens JOBS netcat-like connections (CONCURRENCY at a time) to the target, record
 to run.pcap, reads the peers' socket states at the end, analyses the capture and prints one
 verdict. Exit 0 clean, 1 findings, 2 usage or environment error.
 
-  --target T          builtin:goodbye (default), builtin:echo, builtin:discard  (fuzz list)
+  --target T          builtin:goodbye (default), builtin:echo, builtin:discard, builtin:http
+                      (fuzz list), or a kernel-side server in the lab (--link tap; our stack is
+                      the client): tcp://10.77.0.1:PORT, or exec:PORT:'COMMAND' (started in the
+                      lab, waited for until it listens on PORT, stopped at the end)
+  --fuzzer F          netcat (default) or http (default with --spec or builtin:http)
+  --spec SPEC         pathoc request spec(s) each HTTP job plays on one connection, in order
+                      (repeatable; default get:/); fuzz spec render shows the bytes
+  --mutate N          N seeded variants of the specs (offsets for d/i/p, bad CRLFs, huge
+                      headers/bodies, odd methods); job i plays variant i mod N
+  --read-timeout MS   HTTP: bound on each response (default 5 s)
   --bug NAME          switch on a historic bug profile in the target's stack (repeatable)
   -n, --jobs N        number of jobs (default 128)
   -c, --concurrency C jobs at once (default 128)
@@ -59,6 +68,10 @@ export const RUN_FLAGS = {
   'stack-ip': { type: 'string' },
   json: { type: 'boolean' },
   'log-level': { type: 'string' },
+  fuzzer: { type: 'string' },
+  spec: { type: 'string', multiple: true },
+  mutate: { type: 'string' },
+  'read-timeout': { type: 'string' },
 } as const;
 
 type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>['values'];
@@ -85,6 +98,10 @@ export function settingsFromFlags(v: RunFlagValues): RunSettings {
     storm: v.storm,
     kernelIp: v['kernel-ip'],
     stackIp: v['stack-ip'],
+    fuzzer: v.fuzzer,
+    specs: v.spec,
+    mutate: v.mutate,
+    readTimeout: v['read-timeout'],
   };
 }
 
@@ -122,7 +139,7 @@ export async function prepareAndExecute(settings: RunSettings, logLevel: string 
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'run netcat-like jobs against a target, capture, analyse, judge',
+  summary: 'run netcat-like or HTTP jobs against a target, capture, analyse, judge',
   usage: RUN_USAGE,
   async run(argv) {
     const { values } = parseFlags(argv, RUN_FLAGS, false);

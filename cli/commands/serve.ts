@@ -51,7 +51,9 @@ With --netns NAME other tools join the lab with 'ip netns exec NAME ...'. Needs 
       false,
     );
     const inherited = process.env[RESOLVED_ENV] ? (JSON.parse(process.env[RESOLVED_ENV]) as { pcap: string; seed: number }) : undefined;
-    const service = resolveTarget(values.target ?? 'builtin:goodbye');
+    const resolved = resolveTarget(values.target ?? 'builtin:goodbye', values['kernel-ip'] ?? '10.77.0.1');
+    if (resolved.kind !== 'builtin') throw new UsageError('fuzz serve serves built-in targets (builtin:NAME); kernel-side targets are served by themselves');
+    const service = resolved.service;
     const bugs = checkBugs(values.bug ?? []);
     const faults = parseFaultsFlag(values.faults);
     const seed = inherited?.seed ?? (values.seed === undefined ? randomSeed() : intFlag('seed', values.seed, 0, 0, 0xffffffff));

@@ -7,15 +7,43 @@ import { randomSeed } from '../../stack/rng.js';
 import { BugProfileError, validateBugs } from '../../stack/tcp/bugs.js';
 import { FaultSpecError, parseFaultSpec, type FaultSpec } from '../../stack/link/faults.js';
 import { parsePayload, PayloadError, type PayloadSource } from '../../fuzzers/payload.js';
+import { mutateSpecs } from '../../fuzzers/http/mutate.js';
+import { parseRequests, SpecError, type RequestSpec } from '../../fuzzers/http/spec/index.js';
+import { Rng } from '../../stack/rng.js';
+import { parseKernelTarget, type KernelTarget } from '../../targets/kernel.js';
 import { resolveBuiltin, TargetError } from '../../targets/registry.js';
 import type { BuiltinService } from '../../targets/target.js';
 
 export type LinkKind = 'tap' | 'sim';
+export type FuzzerKind = 'netcat' | 'http';
+
+/**
+ * What is fuzzed: a service on our stack (the clients are kernel sockets on tap, our client
+ * stack on sim), or a kernel-side server in the lab (the client is our stack, over the TAP).
+ */
+export type ResolvedTarget =
+  | { readonly kind: 'builtin'; readonly service: BuiltinService; readonly port: number }
+  | { readonly kind: 'kernel'; readonly kernel: KernelTarget; readonly port: number };
+
+/** The HTTP playlists: job i plays `playlists[i % playlists.length]` (pathoc: every spec, in order). */
+export interface HttpSettings {
+  specs: string[];
+  playlists: RequestSpec[][];
+  /** The spec strings each playlist came from (the mutated variants with --mutate). */
+  playlistSpecs: string[][];
+  mutate: number;
+  readTimeoutMs: number;
+}
 
 /** Everything one `fuzz run` needs, validated: a bad value never reaches the lab. */
 export interface RunConfig {
   target: string;
-  service: BuiltinService;
+  resolved: ResolvedTarget;
+  /** Where the jobs connect: the stack's address for built-in targets, the kernel's for kernel ones. */
+  serverIp: string;
+  port: number;
+  fuzzer: FuzzerKind;
+  http: HttpSettings | undefined;
   bugs: string[];
   jobs: number;
   concurrency: number;
@@ -63,18 +91,44 @@ export interface RunSettings {
   hang?: string | number | undefined;
   slowHandshake?: string | number | undefined;
   storm?: string | number | undefined;
+  fuzzer?: string | undefined;
+  specs?: string[] | undefined;
+  mutate?: string | number | undefined;
+  readTimeout?: string | number | undefined;
 }
 
 const str = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : String(v));
 
-/** The built-in service a `--target` names, or a UsageError listing the known ones. */
-export function resolveTarget(target: string): BuiltinService {
+/** A `--target`: kernel-side (`tcp://`, `exec:`) or built-in; a UsageError lists the known ones. */
+export function resolveTarget(target: string, kernelIp: string): ResolvedTarget {
   try {
-    return resolveBuiltin(target);
+    const kernel = parseKernelTarget(target, parseIpv4(kernelIp)!);
+    if (kernel) return { kind: 'kernel', kernel, port: kernel.port };
+    const service = resolveBuiltin(target);
+    return { kind: 'builtin', service, port: service.port };
   } catch (e) {
-    if (e instanceof TargetError) throw new UsageError(e.message);
+    if (e instanceof TargetError) throw new UsageError(`${e.message}; kernel-side targets: tcp://${kernelIp}:PORT or exec:PORT:'COMMAND'`);
     throw e;
   }
+}
+
+/** The HTTP fuzzer's playlists from `--spec` (repeatable) and `--mutate N`. */
+function resolveHttp(s: RunSettings, seed: number): HttpSettings {
+  const specs = s.specs && s.specs.length > 0 ? s.specs : ['get:/'];
+  const parse = (spec: string): RequestSpec[] => {
+    try {
+      return parseRequests(spec);
+    } catch (e) {
+      if (e instanceof SpecError) throw new UsageError(`--spec: ${e.format()}`);
+      throw e;
+    }
+  };
+  const mutate = intFlag('mutate', str(s.mutate), 0, 0, 1_000_000);
+  const readTimeoutMs = durationFlag('read-timeout', str(s.readTimeout), 5_000, 10);
+  if (mutate === 0) return { specs, playlists: [specs.flatMap(parse)], playlistSpecs: [specs], mutate, readTimeoutMs };
+  // Each variant is a spec string derived from the seed, so every job shows (and replays) what it sent.
+  const variants = mutateSpecs(specs, new Rng(seed).fork(), mutate);
+  return { specs, playlists: variants.map(parse), playlistSpecs: variants.map((v) => [v]), mutate, readTimeoutMs };
 }
 
 /** Bug profile names, checked; a UsageError names the unknown one. */
@@ -130,8 +184,14 @@ export function checkWritableDir(dir: string): void {
 
 export function resolveRunConfig(s: RunSettings, opts: { privileged: boolean }): RunConfig {
   const target = s.target ?? 'builtin:goodbye';
-  const service = resolveTarget(target);
+  const kernelIp = s.kernelIp ?? '10.77.0.1';
+  const stackIp = s.stackIp ?? '10.77.0.2';
+  for (const [flag, v] of [['kernel-ip', kernelIp], ['stack-ip', stackIp]] as const) {
+    if (parseIpv4(v) === undefined) throw new UsageError(`--${flag} must be an IPv4 address, got '${v}'`);
+  }
+  const resolved = resolveTarget(target, kernelIp);
   const bugs = checkBugs(s.bugs ?? []);
+  if (resolved.kind === 'kernel' && bugs.length > 0) throw new UsageError('--bug switches bugs in our stack, which is the client for a kernel-side target: use a builtin: target');
   const jobs = intFlag('jobs', str(s.jobs), 128, 1, 1_000_000);
   const concurrency = intFlag('concurrency', str(s.concurrency), 128, 1, 100_000);
   const timeoutMs = durationFlag('timeout', str(s.timeout), 10_000, 10);
@@ -144,10 +204,18 @@ export function resolveRunConfig(s: RunSettings, opts: { privileged: boolean }):
   if (s.link === undefined) link = opts.privileged ? 'tap' : 'sim';
   else if (s.link === 'tap' || s.link === 'sim') link = s.link;
   else throw new UsageError(`--link must be tap or sim, got '${s.link}'`);
+  if (resolved.kind === 'kernel' && link !== 'tap') throw new UsageError(`kernel-side target '${target}' needs --link tap (the lab's kernel side is the server)`);
+
+  let fuzzer: FuzzerKind;
+  if (s.fuzzer === undefined) fuzzer = (s.specs?.length ?? 0) > 0 || (resolved.kind === 'builtin' && resolved.service.name === 'http') ? 'http' : 'netcat';
+  else if (s.fuzzer === 'netcat' || s.fuzzer === 'http') fuzzer = s.fuzzer;
+  else throw new UsageError(`--fuzzer must be netcat or http, got '${s.fuzzer}'`);
+  if (fuzzer === 'netcat' && (s.specs?.length ?? 0) > 0) throw new UsageError('--spec goes with --fuzzer http');
+  if (fuzzer === 'http' && s.payload !== undefined) throw new UsageError('--payload goes with --fuzzer netcat (HTTP jobs send their --spec)');
 
   const faults = parseFaultsFlag(s.faults);
 
-  const payloadText = s.payload ?? service.defaultPayload;
+  const payloadText = s.payload ?? (resolved.kind === 'builtin' ? resolved.service.defaultPayload : 'hi mom\\n');
   let payload: PayloadSource;
   try {
     payload = parsePayload(payloadText);
@@ -159,17 +227,16 @@ export function resolveRunConfig(s: RunSettings, opts: { privileged: boolean }):
   const outDir = s.out ?? defaultOutDir();
   checkWritableDir(outDir);
 
-  const kernelIp = s.kernelIp ?? '10.77.0.1';
-  const stackIp = s.stackIp ?? '10.77.0.2';
-  for (const [flag, v] of [['kernel-ip', kernelIp], ['stack-ip', stackIp]] as const) {
-    if (parseIpv4(v) === undefined) throw new UsageError(`--${flag} must be an IPv4 address, got '${v}'`);
-  }
   if (s.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(s.netns)) throw new UsageError(`--netns: '${s.netns}' is not a valid namespace name`);
   if (s.netns !== undefined && link !== 'tap') throw new UsageError('--netns only applies to --link tap');
 
   return {
     target,
-    service,
+    resolved,
+    serverIp: resolved.kind === 'kernel' ? kernelIp : stackIp,
+    port: resolved.port,
+    fuzzer,
+    http: fuzzer === 'http' ? resolveHttp(s, seed) : undefined,
     bugs,
     jobs,
     concurrency,

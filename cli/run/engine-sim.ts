@@ -51,7 +51,8 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
     tcp: { minRto: 200, initialRto: 1000, finWait2Timeout: 60_000 },
   });
   try {
-    cfg.service.serve(target);
+    if (cfg.resolved.kind !== 'builtin') throw new Error('the sim link serves built-in targets only');
+    cfg.resolved.service.serve(target);
     const dialer: Dialer = { clock, dial: (host, port) => client.connect(parseIpv4(host)!, port) };
     return await driveJobs(cfg, ctx, {
       dialer,

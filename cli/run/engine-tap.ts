@@ -1,50 +1,69 @@
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import type { RunConfig } from './config.js';
 import type { RawRun } from './raw-run.js';
 import { FaultLedger } from './fault-ledger.js';
 import { driveJobs, RunFiles, wrapTargetLink, type EngineContext } from './engine.js';
-import { parseIpv4 } from '../../stack/addr.js';
+import { parseIpv4, type Ipv4 } from '../../stack/addr.js';
 import { RealClock } from '../../stack/clock.js';
-import { readKernelSockets, setupLab } from '../../stack/link/lab.js';
+import { readKernelSockets, setupLab, type Lab } from '../../stack/link/lab.js';
 import { Stack } from '../../stack/stack.js';
+import { startExecTarget, waitListening, type ExecTarget } from '../../targets/kernel.js';
 import type { Dialer } from '../../fuzzers/netcat/job.js';
 
 /**
- * `--link tap`, inside the lab namespace (the caller has entered it): kernel sockets
- * (node:net) connect over the TAP device to the target on our stack, as the seed's 128 `nc`
- * jobs did against the unikernel. The kernel's own socket table is read at the end.
+ * `--link tap`, inside the lab namespace (the caller has entered it); the TAP is the one capture
+ * point either way:
+ * - a built-in target: kernel sockets (node:net) connect over the TAP to the target on our
+ *   stack, as the seed's 128 `nc` jobs did against the unikernel; the kernel's own socket table
+ *   is the client side's view at the end;
+ * - a kernel-side target (`exec:` or `tcp://`): our stack is the client, the server is the
+ *   kernel's, and the kernel's socket table is the server side's view at the end.
  */
 export async function runOnTap(cfg: RunConfig, ctx: EngineContext): Promise<RawRun> {
   const clock = new RealClock();
+  const kernelIp = parseIpv4(cfg.kernelIp)!;
   const stackIp = parseIpv4(cfg.stackIp)!;
-  const lab = setupLab({
-    clock,
-    kernelIp: parseIpv4(cfg.kernelIp)!,
-    stackIp,
-    onError: (m) => ctx.log.warn(`tap: ${m}`),
-  });
+  const lab = setupLab({ clock, kernelIp, stackIp, onError: (m) => ctx.log.warn(`tap: ${m}`) });
   const files = new RunFiles(cfg.outDir);
-  const start = clock.now();
-  const ledger = new FaultLedger(stackIp);
+  try {
+    return cfg.resolved.kind === 'builtin' ? await builtinOnTap(cfg, ctx, lab, files, clock) : await kernelOnTap(cfg, ctx, lab, files, clock);
+  } finally {
+    lab.close();
+    files.close();
+  }
+}
+
+/** Our stack on the TAP, recorded, with the run's faults between the capture point and it. */
+function stackOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: RunFiles, clock: RealClock, bugs: string[]) {
+  // Faults and the ledger key connections by the far side of the server: for a kernel-side
+  // server that is our stack, for a built-in one the kernel clients.
+  const ledger = new FaultLedger(parseIpv4(cfg.serverIp)!);
   const { link, recorder, faults } = wrapTargetLink(lab.link, files.pcap, { spec: cfg.faults, seed: cfg.seed, ledger });
-  const target = new Stack({
+  const stack = new Stack({
     link,
     mac: lab.stackMac,
-    ip: stackIp,
+    ip: lab.stackIp,
     prefixLen: lab.prefixLen,
     clock,
     log: ctx.log,
     seed: cfg.seed,
-    bugs: cfg.bugs,
+    bugs,
     traceLimit: 0,
-    onTransition: files.traceHook(clock, start),
+    onTransition: files.traceHook(clock, clock.now()),
   });
+  return { stack, ledger, recorder, faults };
+}
+
+async function builtinOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: RunFiles, clock: RealClock): Promise<RawRun> {
+  if (cfg.resolved.kind !== 'builtin') throw new Error('not a built-in target');
+  const { stack, ledger, recorder, faults } = stackOnTap(cfg, ctx, lab, files, clock, cfg.bugs);
   try {
-    cfg.service.serve(target);
+    cfg.resolved.service.serve(stack);
     const dialer: Dialer = { clock, dial: (host, port) => connect({ host, port, allowHalfOpen: true }) };
     return await driveJobs(cfg, ctx, {
       dialer,
-      target,
+      target: stack,
       files,
       faults,
       ledger,
@@ -52,16 +71,53 @@ export async function runOnTap(cfg: RunConfig, ctx: EngineContext): Promise<RawR
       link: 'tap',
       peerSocketSource: "the kernel's socket table (/proc/net/tcp in the lab namespace)",
       drive: (p) => p,
-      peerSockets: async () =>
-        new Map(
-          (await readKernelSockets())
-            .filter((s) => s.remoteIp === stackIp && s.remotePort === cfg.service.port)
-            .map((s) => [`${s.localAddress}:${s.localPort}`, s.state]),
-        ),
+      peerSockets: () => kernelSockets(lab.stackIp, cfg.port, 'remote'),
     });
   } finally {
-    target.close();
-    lab.close();
-    files.close();
+    stack.close();
   }
+}
+
+async function kernelOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: RunFiles, clock: RealClock): Promise<RawRun> {
+  if (cfg.resolved.kind !== 'kernel') throw new Error('not a kernel-side target');
+  const kernel = cfg.resolved.kernel;
+  const { stack, ledger, recorder, faults } = stackOnTap(cfg, ctx, lab, files, clock, []);
+  let exec: ExecTarget | undefined;
+  try {
+    if (kernel.kind === 'exec') {
+      exec = await startExecTarget(kernel.command, kernel.port, { log: join(cfg.outDir, 'target.log'), kernelIp: lab.kernelIp, cwd: process.cwd() });
+    } else {
+      await waitListening(kernel.port, { kernelIp: lab.kernelIp, timeoutMs: 5_000 });
+    }
+    const dialer: Dialer = { clock, dial: (_host, port) => stack.connect(lab.kernelIp, port) };
+    const raw = await driveJobs(cfg, ctx, {
+      dialer,
+      target: stack,
+      files,
+      faults,
+      ledger,
+      recorder,
+      link: 'tap',
+      peerSocketSource: "the kernel-side server's sockets (/proc/net/tcp in the lab namespace)",
+      drive: (p) => p,
+      peerSockets: () => kernelSockets(lab.stackIp, cfg.port, 'local'),
+    });
+    const exit = exec?.exit();
+    if (exit?.beforeStop) raw.targetExited = `${exec!.command} exited during the run (code ${exit.code ?? '-'}, signal ${exit.signal ?? '-'}); see target.log`;
+    return raw;
+  } finally {
+    await exec?.stop();
+    stack.close();
+  }
+}
+
+/**
+ * The namespace's TCP sockets of this run, keyed by the client side (`ip:port`, as capture
+ * records name it): the kernel is the client (its sockets' remote end is the stack and the
+ * target port) or the server (their local port is the target's).
+ */
+async function kernelSockets(stackIp: Ipv4, port: number, side: 'remote' | 'local'): Promise<Map<string, string>> {
+  const all = await readKernelSockets();
+  if (side === 'remote') return new Map(all.filter((s) => s.remoteIp === stackIp && s.remotePort === port).map((s) => [`${s.localAddress}:${s.localPort}`, s.state]));
+  return new Map(all.filter((s) => s.localPort === port && s.remoteIp === stackIp).map((s) => [`${s.remoteAddress}:${s.remotePort}`, s.state]));
 }

@@ -44,7 +44,7 @@ export async function executeRun(cfg: RunConfig, log: Logger): Promise<RunResult
     const raw = cfg.link === 'tap' ? await runOnTap(cfg, ctx) : await runOnSim(cfg, ctx);
     bar.done();
     const report = await analyzeCapture(raw.pcapPath, {
-      server: { ip: parseIpv4(cfg.stackIp)!, port: cfg.service.port },
+      server: { ip: parseIpv4(cfg.serverIp)!, port: cfg.port },
       thresholds: { hang_ms: cfg.hangMs, slow_handshake_ms: cfg.slowHandshakeMs, storm_count: cfg.stormCount },
       partial: true,
     });

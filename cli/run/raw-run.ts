@@ -21,6 +21,8 @@ export interface RawRun {
   faultLedger: FaultLedger | undefined;
   startedAt: number;
   endedAt: number;
+  /** A kernel-side target that died during the run (exec targets), in words. */
+  targetExited?: string;
   /** The stack's TCP connections still alive at the end, by state (our side). */
   stackStates: Record<string, number>;
 }

@@ -1,5 +1,6 @@
 import type { RunResult } from './execute.js';
 import { formatSummary } from '../../reports/summary.js';
+import { httpStatuses } from './verdict.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -27,8 +28,10 @@ export function formatRunSummary(r: RunResult, opts: { color: boolean }): string
     lines.push(`PARTIAL RUN: ${raw.interrupted ? 'interrupted; ' : ''}${raw.notStarted} of ${cfg.jobs} jobs never started`);
   }
   lines.push(`jobs ended: ${counts(verdict.tally.jobOutcomes)}`);
+  if (cfg.fuzzer === 'http') lines.push(`HTTP responses: ${counts(httpStatuses(raw.jobs))}  (spec${cfg.http!.specs.length > 1 ? 's' : ''} ${cfg.http!.specs.join(' ')}${cfg.http!.mutate > 0 ? `, ${cfg.http!.mutate} mutated variants` : ''})`);
   lines.push(`peer sockets at the end: ${counts(verdict.tally.clientStates)}  (${raw.peerSocketSource})`);
-  lines.push(`target stack connections at the end: ${counts(raw.stackStates)}`);
+  lines.push(`${cfg.resolved.kind === 'kernel' ? 'our client stack' : 'target stack'} connections at the end: ${counts(raw.stackStates)}`);
+  if (raw.targetExited) lines.push(`target: ${raw.targetExited}`);
   if (raw.faultStats) {
     lines.push(`injected faults: ${counts(raw.faultStats)} on ${raw.faultLedger?.connections ?? 0} connections`);
     for (const e of verdict.explained) {

@@ -3,6 +3,8 @@ import type { RawRun } from './raw-run.js';
 import { countOutcomes, histogram } from './raw-run.js';
 import type { RunTally } from '../cases.js';
 import type { AnalysisReport, ConnectionRecord, Finding } from '../../reports/report.js';
+import type { JobResult } from '../../fuzzers/netcat/job.js';
+import type { HttpJobResult } from '../../fuzzers/http/job.js';
 import { payloadFor, describePayload } from '../../fuzzers/payload.js';
 import { formatFaultSpec } from '../../stack/link/faults.js';
 import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
@@ -12,7 +14,7 @@ import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
  * wrong bytes, or a job got stuck although its connection looks fine on the wire.
  */
 export interface RunFinding {
-  kind: 'wrong-data' | 'job-stuck';
+  kind: 'wrong-data' | 'job-stuck' | 'malformed-response' | 'target-exited';
   title: string;
   explanation: string;
   jobs: number[];
@@ -34,6 +36,8 @@ export interface JobRow {
   stream: number | null;
   verdict: string | null;
   findings: string[];
+  /** HTTP jobs: each request's frozen spec (replays its exact bytes) and what came back. */
+  http?: Array<{ spec: string; status: number | null; error: string | null; malformed: string | null; first_byte_ms: number | null }>;
 }
 
 /** A capture finding whose every connection the fault injector touched: expected, not the target's fault. */
@@ -68,7 +72,7 @@ export function judgeRun(cfg: RunConfig, raw: RawRun, report: AnalysisReport): R
     const key = j.localAddress !== undefined && j.localPort !== undefined ? `${j.localAddress.replace(/^::ffff:/, '')}:${j.localPort}` : null;
     const conn = key ? byClient.get(key) : undefined;
     // Only a finished exchange can be judged by its bytes; a timeout is judged on the wire.
-    const problem = j.outcome === 'eof' ? cfg.service.check(payloadFor(cfg.payload, cfg.seed, j.id), j.received) : undefined;
+    const problem = j.outcome === 'eof' ? checkBytes(cfg, j) : undefined;
     if (problem !== undefined) {
       wrong.push(j.id);
       firstProblem ??= `job ${j.id}: ${problem}`;
@@ -92,6 +96,10 @@ export function judgeRun(cfg: RunConfig, raw: RawRun, report: AnalysisReport): R
       };
       if (j.detail !== undefined) row.detail = j.detail;
       if (problem !== undefined) row.data_problem = problem;
+      const http = httpOf(j);
+      if (http) {
+        row.http = http.requests.map((r) => ({ spec: r.spec, status: r.status ?? null, error: r.error ?? null, malformed: r.malformed ?? null, first_byte_ms: r.firstByteMs ?? null }));
+      }
       rows.push(row);
     }
   }
@@ -104,6 +112,19 @@ export function judgeRun(cfg: RunConfig, raw: RawRun, report: AnalysisReport): R
       explanation: `The connection closed normally but what came back is not what ${cfg.target} must send for what was sent (${firstProblem}).`,
       jobs: wrong,
     });
+  }
+  const malformed = raw.jobs.filter((j) => httpOf(j)?.requests.some((r) => r.malformed !== undefined));
+  if (malformed.length > 0) {
+    const first = httpOf(malformed[0]!)!.requests.find((r) => r.malformed !== undefined)!;
+    runFindings.push({
+      kind: 'malformed-response',
+      title: `${cfg.target} sent malformed HTTP responses on ${malformed.length}/${raw.jobs.length} jobs`,
+      explanation: `A response broke RFC 9112's message rules (job ${malformed[0]!.id}, request ${first.index}: ${first.malformed}; spec ${first.spec}).`,
+      jobs: malformed.map((j) => j.id),
+    });
+  }
+  if (raw.targetExited) {
+    runFindings.push({ kind: 'target-exited', title: raw.targetExited, explanation: 'The server process ended before the run stopped it: a crash under this load, or a server that gave up.', jobs: [] });
   }
   if (stuck.length > 0) {
     runFindings.push({
@@ -147,6 +168,27 @@ function separateFaultFindings(raw: RawRun, report: AnalysisReport): { kept: Fin
   return { kept, explained };
 }
 
+function httpOf(j: JobResult): HttpJobResult['http'] | undefined {
+  return (j as Partial<HttpJobResult>).http;
+}
+
+/**
+ * A finished netcat exchange with a built-in service is judged by its bytes (echo must echo,
+ * goodbye must say its string); HTTP jobs are judged per response instead, and a kernel-side
+ * server's bytes are its own business.
+ */
+function checkBytes(cfg: RunConfig, j: JobResult): string | undefined {
+  if (cfg.fuzzer !== 'netcat' || cfg.resolved.kind !== 'builtin') return undefined;
+  return cfg.resolved.service.check(payloadFor(cfg.payload, cfg.seed, j.id), j.received);
+}
+
+/** HTTP statuses of every response received, e.g. { "200": 1000 }; `none` for requests that got none. */
+export function httpStatuses(jobs: JobResult[]): Record<string, number> {
+  const h: Record<string, number> = {};
+  for (const j of jobs) for (const r of httpOf(j)?.requests ?? []) h[r.status === undefined ? 'none' : String(r.status)] = (h[r.status === undefined ? 'none' : String(r.status)] ?? 0) + 1;
+  return h;
+}
+
 /** The `run` section of report.json: how to replay this run, and what the run itself saw. */
 export function runSection(cfg: RunConfig, raw: RawRun, v: RunVerdict): Record<string, unknown> {
   return {
@@ -162,7 +204,9 @@ export function runSection(cfg: RunConfig, raw: RawRun, v: RunVerdict): Record<s
     jobs: cfg.jobs,
     concurrency: cfg.concurrency,
     timeout_ms: cfg.timeoutMs,
-    payload: describePayload(cfg.payload),
+    fuzzer: cfg.fuzzer,
+    payload: cfg.fuzzer === 'netcat' ? describePayload(cfg.payload) : null,
+    http: cfg.http ? { specs: cfg.http.specs, mutate: cfg.http.mutate, statuses: httpStatuses(raw.jobs), variants: cfg.http.mutate > 0 ? cfg.http.playlistSpecs.map((p) => p.join(' ')) : undefined } : null,
     half_close: cfg.halfClose,
     interrupted: raw.interrupted,
     partial: raw.interrupted || raw.notStarted > 0,
@@ -180,11 +224,19 @@ export function runSection(cfg: RunConfig, raw: RawRun, v: RunVerdict): Record<s
 
 /** The command that replays this run exactly (same seed; on sim also the same bytes). */
 export function replayCommand(cfg: RunConfig): string {
-  const parts = ['fuzz run', `--target ${cfg.target}`];
+  const parts = ['fuzz run', `--target ${shellWord(cfg.target)}`];
   for (const b of cfg.bugs) parts.push(`--bug ${b}`);
   parts.push(`-n ${cfg.jobs}`, `-c ${cfg.concurrency}`, `--timeout ${cfg.timeoutMs}`, `--seed ${cfg.seed}`, `--link ${cfg.link}`);
   if (cfg.faultsText) parts.push(`--faults '${cfg.faultsText}'`);
-  if (cfg.payloadText !== cfg.service.defaultPayload) parts.push(`--payload '${cfg.payloadText.replace(/'/g, "'\\''")}'`);
+  if (cfg.fuzzer === 'http' && cfg.http) {
+    parts.push('--fuzzer http', ...cfg.http.specs.map((sp) => `--spec ${shellWord(sp)}`));
+    if (cfg.http.mutate > 0) parts.push(`--mutate ${cfg.http.mutate}`);
+  } else if (cfg.resolved.kind !== 'builtin' || cfg.payloadText !== cfg.resolved.service.defaultPayload) parts.push(`--payload ${shellWord(cfg.payloadText)}`);
   if (!cfg.halfClose) parts.push('--no-half-close');
   return parts.join(' ');
+}
+
+/** `text` as one POSIX shell word: bare when it is safe, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -31,11 +31,6 @@ import type { BuiltinService, Listening } from '../target.js';
  * seeded from the connection's 4-tuple, so a run replays.
  */
 
-/** What builtin:http needs from a stack: a listener, and the clock its timers run on. */
-export interface ClockedListening extends Listening {
-  readonly tcp: { readonly clock: Clock };
-}
-
 export const HTTP_PAGE =
   '<!doctype html>\n<html><head><title>tcpfuzz builtin:http</title></head>\n' +
   '<body><h1>tcpfuzz builtin:http</h1><p>Craft any response with <code>/p/SPEC</code> (pathod response specs).</p></body></html>\n';
@@ -47,7 +42,7 @@ export const http: BuiltinService = {
   port: 80,
   summary: "HTTP/1.1 on port 80 (Node's http server on our stack): persistent connections, a page at /, pathod's /p/RESPONSE-SPEC anchor",
   defaultPayload: 'GET / HTTP/1.0\\r\\n\\r\\n',
-  serve(stack: ClockedListening) {
+  serve(stack: Listening) {
     const clock = stack.tcp.clock;
     const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => handle(req, res, clock));
     // A client's FIN ends its requests, not the response in progress: Node's http.Server has
