@@ -254,7 +254,7 @@ export class Analyzer {
       this.c2s[key] += r.c2s[key];
       this.s2c[key] += r.s2c[key];
     }
-    this.collector.add(r.server, built.counts, built.findings);
+    this.collector.add(r.server, r.client, built.counts, built.findings);
     const flagged = r.findings.length > 0;
     if (flagged) this.flaggedConnections++;
     const label = `#${r.stream} ${r.client.ip}:${r.client.port} → ${r.server.ip}:${r.server.port}`;

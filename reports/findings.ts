@@ -48,7 +48,13 @@ export class FindingCollector {
   private readonly servers = new Map<string, EndpointTotals>();
   private readonly groups = new Map<string, Group>();
 
-  add(server: Endpoint, counts: EndpointCounts, findings: ConnectionFinding[]): void {
+  /**
+   * Accounts one finished connection. Its packets count towards the filters of its server
+   * endpoint, and towards those of its client endpoint when that endpoint is itself a server
+   * already seen (a host:port in both roles is rare outside crafted captures; the counts miss
+   * only client-role connections finished before the endpoint first served).
+   */
+  add(server: Endpoint, client: Endpoint, counts: EndpointCounts, findings: ConnectionFinding[]): void {
     const key = endpointKey(server);
     let tot = this.servers.get(key);
     if (!tot) {
@@ -56,9 +62,15 @@ export class FindingCollector {
       this.servers.set(key, tot);
     }
     tot.connections++;
+    const asClient = this.servers.get(endpointKey(client));
     for (const k of Object.keys(counts) as Array<keyof EndpointCounts>) {
       tot.counts[k][0] += counts[k][0];
       tot.counts[k][1] += counts[k][1];
+      if (asClient && asClient !== tot) {
+        // Seen from that endpoint, what the client sent is what it sent (index 1), and vice versa.
+        asClient.counts[k][0] += counts[k][1];
+        asClient.counts[k][1] += counts[k][0];
+      }
     }
     for (const f of findings) {
       const gk = `${f.kind}|${f.culprit}|${key}`;
@@ -142,16 +154,30 @@ function tagSummary(g: Group): string {
     .join(', ');
 }
 
+/** Grammar for "the server" (one endpoint) versus "the clients" (many). */
+interface Party {
+  name: string;
+  /** "its" / "their" */
+  its: string;
+  /** "waits" / "wait" */
+  s: string;
+  possessive: string;
+}
+
+const SERVER: Party = { name: 'the server', its: 'its', s: 's', possessive: "the server's" };
+const CLIENTS: Party = { name: 'the clients', its: 'their', s: '', possessive: "the clients'" };
+
 function explanation(g: Group, t: Thresholds): string {
-  const peer = g.culprit === 'server' ? 'clients' : 'server';
-  const self = g.culprit === 'server' ? 'server' : 'clients';
+  const self = g.culprit === 'server' ? SERVER : CLIENTS;
+  const peer = g.culprit === 'server' ? CLIENTS : SERVER;
+  const Cap = (p: Party): string => p.name[0]!.toUpperCase() + p.name.slice(1);
   switch (g.kind) {
     case 'missing-fin':
       return (
-        `The ${peer} closed their side (sent FIN) and the ${self} never sent its own FIN by the end of the capture` +
+        `${Cap(peer)} closed ${peer.its} side (sent FIN) and ${self.name} never sent ${self.its} own FIN by the end of the capture` +
         `${t.fin_wait_ms > 0 ? ` (${t.fin_wait_ms} ms or more later)` : ''}: ` +
-        `the ${peer} wait in FIN_WAIT2 (FIN acknowledged) or FIN_WAIT1 (not even acknowledged) — here ${tagSummary(g)} — ` +
-        `and the ${self}'s sockets sit in CLOSE_WAIT. An application that reads end-of-file and never calls close(), ` +
+        `${peer.name} wait${peer.s} in FIN_WAIT2 (FIN acknowledged) or FIN_WAIT1 (not even acknowledged) — here ${tagSummary(g)} — ` +
+        `and ${self.possessive} sockets sit in CLOSE_WAIT. An application that reads end-of-file and never calls close(), ` +
         `or a stack whose close is lost, does this; the half-open sockets pile up until a timeout (RFC 9293 §3.6).`
       );
     case 'hang':
@@ -171,14 +197,14 @@ function explanation(g: Group, t: Thresholds): string {
     case 'retransmit-after-close':
       return (
         `After the peer's FIN acknowledged everything, or after a RST ended the connection, there is nothing left to resend; ` +
-        `yet the ${self} retransmitted at least ${t.after_close_count} times (${tagSummary(g)}). Its state machine missed the ACK ` +
-        `or the close — e.g. a SYN/ACK resent after the client's FIN is the mark of a listener that handed the connection ` +
+        `yet ${self.name} retransmitted at least ${t.after_close_count} times (${tagSummary(g)}). A state machine that missed the ACK ` +
+        `or the close does this — e.g. a SYN/ACK resent after the client's FIN is the mark of a listener that handed the connection ` +
         `to the application before processing the handshake's final ACK. (One such packet can be an ACK lost after the capture point.)`
       );
     case 'reset':
       return (
-        `A RST aborts a connection at once and discards unread data (RFC 9293 §3.5.2). The ${self} sent it` +
-        `${g.tags.has('after-fin') ? ` (${g.tags.get('after-fin')} after a FIN: an abortive close)` : ''}. ` +
+        `A RST aborts a connection at once and discards unread data (RFC 9293 §3.5.2). ${Cap(self)} sent it` +
+        `${g.tags.has('after-fin') ? ` (after a FIN on ${g.tags.get('after-fin')}: an abortive close)` : ''}. ` +
         `Servers do this when they close with unread input or crash, clients when they abort; check that it was meant.`
       );
     case 'refused':
@@ -196,12 +222,12 @@ function explanation(g: Group, t: Thresholds): string {
     case 'zero-window-stall':
       return (
         `A zero window means the receiver's buffer is full because its application is not reading. The sender must stop ` +
-        `and probe (RFC 9293 §3.8.6.1) until the window opens; the ${self} kept it closed for at least ${t.zero_window_ms} ms.`
+        `and probe (RFC 9293 §3.8.6.1) until the window opens; ${self.name} kept ${self.its} window closed for at least ${t.zero_window_ms} ms.`
       );
     case 'duplicate-ack-after-fin':
       return (
-        `After FIN, the ${self} kept repeating the same acknowledgement because the ${peer === 'clients' ? 'clients' : 'server'} ` +
-        `kept resending data or SYN/ACK that had already been acknowledged: the other side is not processing ACKs.`
+        `After FIN, ${self.name} kept repeating the same acknowledgement because ${peer.name} kept resending data or SYN/ACK ` +
+        `that had already been acknowledged: ${peer.name} ${peer === SERVER ? 'is' : 'are'} not processing ACKs.`
       );
   }
 }
@@ -223,7 +249,8 @@ function showFilter(g: Group, tot: EndpointTotals): ShowFilter {
   const allPkts = c.pkts[0] + c.pkts[1];
   const streams = g.instances.slice(0, MAX_FILTER_ITEMS);
   const streamPackets = g.packets.slice(0, MAX_FILTER_ITEMS).reduce((a, b) => a + b, 0);
-  const streamSet = `tcp.stream in {${streams.map((i) => i.stream).join(' ')}}`;
+  // tshark 4.0 wants commas between set members.
+  const streamSet = `tcp.stream in {${streams.map((i) => i.stream).join(',')}}`;
   const flagged = (tcpdumpFlag: string, tsharkFlag: string, count: number): ShowFilter => ({
     tcpdump: `${by.tcpdump} and ${tcpdumpFlag}`,
     tcpdump_packets: count,
@@ -266,8 +293,8 @@ function showFilter(g: Group, tot: EndpointTotals): ShowFilter {
       };
     case 'retransmit-after-close':
     case 'duplicate-ack-after-fin': {
-      const frames = g.instances.flatMap((i) => i.frames).slice(0, MAX_FILTER_ITEMS);
-      return { tcpdump: all.tcpdump, tcpdump_packets: allPkts, tshark: `frame.number in {${frames.join(' ')}}`, tshark_packets: frames.length };
+      const frames = g.instances.flatMap((i) => i.frames).slice(0, MAX_FILTER_ITEMS).sort((a, b) => a - b);
+      return { tcpdump: all.tcpdump, tcpdump_packets: allPkts, tshark: `frame.number in {${frames.join(',')}}`, tshark_packets: frames.length };
     }
   }
 }

@@ -395,7 +395,7 @@ function connectionFindings(
         storm.frames,
         storm.firstNs,
         storm.lastNs,
-        `${who} sent the segment at relative seq ${rel} (${storm.len} bytes) ${storm.sends} times; retransmissions in frames ${frameList(storm.frames)}`,
+        `${who} sent the segment at relative seq ${rel} (${storm.len} byte${storm.len === 1 ? "" : "s"}) ${storm.sends} times; retransmissions in frames ${frameList(storm.frames)}`,
         d.rexmtPkts,
         segmentKind(storm.tcpFlags),
       );

@@ -184,7 +184,10 @@ export interface ConnectionRecord {
   findings: FindingKind[];
 }
 
-/** A filter a user can paste, and how many packets it shows in this capture. */
+/**
+ * A filter a user can paste, and how many packets it shows in this capture (exact unless a
+ * server's host:port also appears as a client's, see FindingCollector.add).
+ */
 export interface ShowFilter {
   tcpdump: string;
   tcpdump_packets: number;

@@ -197,8 +197,10 @@ export async function kernelCapture(name: string): Promise<KernelCapture> {
   writeFileSync(script, TRAFFIC);
   await ns.exec('ip', ['link', 'set', 'lo', 'mtu', '1500']);
   // Immediate mode: without it packets wait in the ring until a block fills or a 1 s timer fires,
-  // and a tcpdump stopped before that loses the last second of the capture.
-  const tcpdump = ns.spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp']);
+  // and a tcpdump stopped before that loses the last second of the capture. Headers only (the
+  // analysis takes lengths from the IP header) and a 32 MB buffer, so that a busy machine does
+  // not make the kernel drop packets before tcpdump reads them.
+  const tcpdump = ns.spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '200', '-B', '32768', '-w', file, 'tcp']);
   await waitFor(tcpdump, 'stderr', 'listening on', 5000);
   return {
     ns,

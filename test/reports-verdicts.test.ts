@@ -176,7 +176,7 @@ describe('findings of the minnesota-goodbye kind', () => {
     const after = finding(report, 'retransmit-after-close');
     assert.equal(after.culprit, 'server');
     assert.match(after.instances[0]!.detail, /3 times \(3 of them SYN\/ACK\)/);
-    assert.equal(after.show.tshark, `frame.number in {${after.instances[0]!.frames.join(' ')}}`);
+    assert.equal(after.show.tshark, `frame.number in {${after.instances[0]!.frames.join(',')}}`);
     assert.equal(after.show.tshark_packets, 3);
     const storm = finding(report, 'retransmit-storm');
     assert.equal(storm.culprit, 'server');
