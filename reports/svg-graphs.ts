@@ -87,7 +87,7 @@ export function stevensSvg(trace: SequenceTrace): string {
     const dataTop = Math.max(1, ...ys);
     const windows = acks.filter((p) => signed(p[7]) <= dataTop * 1.5);
     const yLo = Math.min(0, ...ys);
-    const yHi = Math.max(yLo + 1, ...ys);
+    const yHi = Math.max(yLo + 1, ...ys, ...windows.map((p) => signed(p[7])));
     const top = 30 + dir * (panelH + 50);
     const f: Frame = {
       x0: 70,
