@@ -27,6 +27,10 @@ export interface TcpConfig {
   receiveBuffer: number;
   /** Offer window scaling (RFC 7323). */
   windowScaling: boolean;
+  /** Offer SACK (RFC 2018): report out-of-order data, recover from several losses per window (RFC 6675). */
+  sack: boolean;
+  /** Offer timestamps (RFC 7323): RTT measurement on every flight and PAWS. */
+  timestamps: boolean;
   /** Nagle's algorithm (RFC 9293 §3.7.4); off by default, settable per socket (MUST-17). */
   nagle: boolean;
   /** Most disjoint out-of-order blocks held per connection. */
@@ -48,6 +52,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sendBuffer: 256 * 1024,
   receiveBuffer: 256 * 1024,
   windowScaling: true,
+  sack: true,
+  timestamps: true,
   nagle: false,
   reassemblyBlocks: 256,
   challengeAcksPerSecond: 1,

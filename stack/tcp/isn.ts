@@ -20,6 +20,18 @@ export class IsnGenerator {
     this.key = seed === undefined ? randomBytes(32) : new Rng(seed).fill(new Uint8Array(32));
   }
 
+  /**
+   * The TSval offset for a pair of addresses (RFC 7323 §5.4 wants it random; Linux keys it on
+   * the addresses, not the ports, so a new incarnation's timestamps stay above the old one's).
+   */
+  tsOffset(localIp: number, remoteIp: number): number {
+    const t = this.tuple;
+    t.writeUInt32BE(localIp >>> 0, 0);
+    t.writeUInt32BE(remoteIp >>> 0, 4);
+    t.writeUInt32BE(0xffffffff, 8);
+    return createHmac('sha256', this.key).update(t).digest().readUInt32BE(0);
+  }
+
   next(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
     const t = this.tuple;
     t.writeUInt32BE(localIp >>> 0, 0);

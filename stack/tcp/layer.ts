@@ -67,6 +67,8 @@ export class TcpLayer implements TcbHost, ListenerHost {
    */
   private readonly owners = new Map<Tcb, { listener: Listener; sock: TcpSocket }>();
   private readonly listenEntries = new Set<ListenEntryRetransmitter>();
+  /** TSval offset per remote address (see IsnGenerator.tsOffset). */
+  private readonly tsOffsets = new Map<Ipv4, number>();
   private liveCount = 0;
   private nextId = 1;
   private portCursor: number;
@@ -338,12 +340,22 @@ export class TcpLayer implements TcbHost, ListenerHost {
       remotePort,
       iss: iss ?? this.isn.next(localIp, localPort, remoteIp, remotePort),
       passive,
+      tsOffset: this.tsOffset(remoteIp),
     });
     let m = this.conns.get(remoteIp);
     if (!m) this.conns.set(remoteIp, (m = new Map()));
     m.set(remotePort * 65536 + localPort, tcb);
     this.liveCount++;
     return tcb;
+  }
+
+  private tsOffset(remoteIp: Ipv4): number {
+    let off = this.tsOffsets.get(remoteIp);
+    if (off === undefined) {
+      off = this.isn.tsOffset(this.ipLayer.ip, remoteIp);
+      this.tsOffsets.set(remoteIp, off);
+    }
+    return off;
   }
 
   /** RFC 6056-style search of 49152–65535 for a 4-tuple not in use (bounded; mirage #462 looped forever). */

@@ -50,6 +50,22 @@ export class Reassembly {
     }
   }
 
+  /**
+   * The contiguous run of held bytes that contains `seq` (adjacent blocks joined), as
+   * [left, right): the SACK block that reports it (RFC 2018 §3). Undefined when `seq` is not held.
+   */
+  rangeAround(seq: number): [number, number] | undefined {
+    const bs = this.blocks;
+    let i = 0;
+    while (i < bs.length && seqLe(seqAdd(bs[i]!.seq, bs[i]!.data.length), seq)) i++;
+    if (i === bs.length || seqGt(bs[i]!.seq, seq)) return undefined;
+    let first = i;
+    while (first > 0 && seqAdd(bs[first - 1]!.seq, bs[first - 1]!.data.length) === bs[first]!.seq) first--;
+    let last = i;
+    while (last + 1 < bs.length && seqAdd(bs[last]!.seq, bs[last]!.data.length) === bs[last + 1]!.seq) last++;
+    return [bs[first]!.seq, seqAdd(bs[last]!.seq, bs[last]!.data.length)];
+  }
+
   /** Removes and returns the bytes that now continue `rcvNxt`, in order. */
   takeFrom(rcvNxt: number): Uint8Array[] {
     const out: Uint8Array[] = [];

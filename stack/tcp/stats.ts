@@ -8,6 +8,12 @@ export interface TcpStats {
   martians: number;
   retransmits: number;
   fastRetransmits: number;
+  /** Retransmissions found lost in SACK recovery and sent again before the timer (tcb.ts). */
+  lostRetransmits: number;
+  /** Tail loss probes sent (RFC 8985 §7). */
+  tailLossProbes: number;
+  /** Segments dropped as old duplicates by PAWS (RFC 7323 §5). */
+  pawsDrops: number;
   rtoExpiries: number;
   /** RFC 5961 challenge ACKs sent. */
   challengeAcks: number;
@@ -34,6 +40,9 @@ export function newTcpStats(): TcpStats {
     martians: 0,
     retransmits: 0,
     fastRetransmits: 0,
+    lostRetransmits: 0,
+    tailLossProbes: 0,
+    pawsDrops: 0,
     rtoExpiries: 0,
     challengeAcks: 0,
     challengeAcksLimited: 0,

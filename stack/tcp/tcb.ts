@@ -1,9 +1,23 @@
 import type { Clock, TimerHandle } from '../clock.js';
-import { ACK, FIN, PSH, RST, SYN, tcpOptionsMss, tcpOptionsWscale, type TcpOption, type TcpRepr } from '../wire/tcp.js';
+import {
+  ACK,
+  FIN,
+  PSH,
+  RST,
+  SYN,
+  tcpOptionsMss,
+  tcpOptionsSackBlocks,
+  tcpOptionsSackPermitted,
+  tcpOptionsTimestamps,
+  tcpOptionsWscale,
+  type TcpOption,
+  type TcpRepr,
+} from '../wire/tcp.js';
 import type { BugSwitches } from './bugs.js';
 import type { TcpConfig } from './config.js';
 import { Reassembly } from './reassembly.js';
 import { RtoEstimator } from './rto.js';
+import { SackScoreboard } from './scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt } from './seq.js';
 import { CLOSED, transition, type Action, type State } from './state.js';
@@ -40,6 +54,14 @@ export interface TcbUser {
 
 const NO_OPTIONS: TcpOption[] = [];
 const EMPTY = new Uint8Array(0);
+const NOP: TcpOption = { kind: 'nop' };
+const SACK_PERMITTED: TcpOption = { kind: 'sackPermitted' };
+/** NOP, NOP, Timestamps: the 12 bytes every segment carries once timestamps are on (RFC 7323 Appendix A). */
+const TS_OPTION_BYTES = 12;
+/** RFC 7323 §5.5: TS.Recent older than 24 days is no longer valid for PAWS. */
+const PAWS_IDLE_MS = 24 * 24 * 3600_000;
+/** RFC 6675 DupThresh. */
+const DUP_THRESH = 3;
 
 /** Timer slots multiplexed on one clock timer per connection (re-arming is the hot path). */
 const RTX = 0;
@@ -47,6 +69,13 @@ const PERSIST = 1;
 const DELACK = 2;
 /** TIME-WAIT's 2×MSL or FIN-WAIT-2's idle limit. */
 const LINGER = 3;
+/** Tail loss probe (RFC 8985 §7). */
+const TLP = 4;
+const SLOTS = 5;
+/** RFC 8985 §7.2 WCDelAckT: what a lone segment's ACK may wait at a delayed-ACK receiver. */
+const WORST_DELAYED_ACK_MS = 200;
+/** Floor of the probe timeout: below it timer and scheduling jitter would fire probes for nothing. */
+const MIN_PTO_MS = 10;
 
 export interface TcbParams {
   id: number;
@@ -56,6 +85,8 @@ export interface TcbParams {
   remotePort: number;
   iss: number;
   passive: boolean;
+  /** Added to the clock's milliseconds to form TSval (RFC 7323 §5.4: a random offset). */
+  tsOffset: number;
 }
 
 /**
@@ -92,6 +123,22 @@ export class Tcb {
   private rcvWscale = 0;
   private wscaleOffered = false;
   sndMss = 536;
+  /**
+   * SACK (RFC 2018) and timestamps (RFC 7323): before the handshake completes, whether we offer
+   * them; after, whether both sides did.
+   */
+  sackOk: boolean;
+  tsOk: boolean;
+  private readonly tsOffset: number;
+  /** TS.Recent and when it was set (RFC 7323 §4.3, §5.5). */
+  private tsRecent = 0;
+  private tsRecentAt = 0;
+  /** The ACK field of the last segment we sent (RFC 7323 Last.ACK.sent). */
+  private lastAckSent = 0;
+  /** TSecr of the segment being processed (0 when absent). */
+  private segTsEcr = 0;
+  /** Out-of-order runs to report, most recently changed first (RFC 2018 §4). */
+  private sackList: Array<[number, number]> = [];
   // Receive sequence space.
   irs = 0;
   rcvNxt = 0;
@@ -110,7 +157,18 @@ export class Tcb {
   ssthresh = 0x7fffffff;
   private dupAcks = 0;
   private inRecovery = false;
+  /**
+   * SND.MAX when recovery (or a timeout) began: RFC 6582's "recover" is the highest sequence
+   * number sent, one below it, so a new recovery may start once SND.UNA has reached it.
+   */
   private recover: number;
+  /** What the peer SACKed; recovery with it follows RFC 6675 (pipe, NextSeg). */
+  private readonly scoreboard = new SackScoreboard();
+  private sackRecovery = false;
+  /** RFC 6675 HighRxt: holes below it were retransmitted in this recovery. */
+  private highRxt = 0;
+  /** Retransmissions of this recovery as flat [seq, SND.MAX when sent] pairs (lost-retransmission check). */
+  private rtxMarks: number[] = [];
 
   readonly rto: RtoEstimator;
   private retries = 0;
@@ -133,7 +191,9 @@ export class Tcb {
   /** Segments held behind the handshake ACK while the app callback runs (Minnesota Goodbye profiles). */
   heldInput: TcpRepr[] | undefined;
 
-  private readonly deadlines = [Infinity, Infinity, Infinity, Infinity];
+  private readonly deadlines = [Infinity, Infinity, Infinity, Infinity, Infinity];
+  /** A tail loss probe went out and no ACK has advanced SND.UNA since (one probe per tail). */
+  private probed = false;
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private depth = 0;
@@ -159,6 +219,9 @@ export class Tcb {
     this.sndBufSeq = seqAdd(p.iss, 1);
     const cfg = host.config;
     this.nagle = cfg.nagle;
+    this.sackOk = cfg.sack;
+    this.tsOk = cfg.timestamps;
+    this.tsOffset = p.tsOffset;
     this.reasm = new Reassembly(cfg.reassemblyBlocks);
     this.rto = new RtoEstimator({ initial: cfg.initialRto, min: cfg.minRto, max: cfg.maxRto, granularity: 1 });
     this.cwnd = this.initialWindow();
@@ -196,6 +259,11 @@ export class Tcb {
 
   /** MSS (MUST-15/16, §3.7.1) and window scale (RFC 7323 §2.2: only when both sides offer it). */
   private negotiate(seg: TcpRepr, scale: boolean): void {
+    // SACK and timestamps: on when we offer (or would) and the peer's SYN does (RFC 2018 §2, RFC 7323 §3.2).
+    this.sackOk = this.sackOk && tcpOptionsSackPermitted(seg.options);
+    const ts = this.tsOk ? tcpOptionsTimestamps(seg.options) : undefined;
+    this.tsOk = ts !== undefined;
+    if (ts) this.updateTsRecent(ts.tsval);
     const peerMss = tcpOptionsMss(seg.options) ?? 536;
     this.sndMss = Math.max(1, Math.min(peerMss, this.host.config.mss));
     this.cwnd = this.initialWindow();
@@ -220,10 +288,26 @@ export class Tcb {
     return Math.min(4 * this.sndMss, Math.max(2 * this.sndMss, 4380));
   }
 
+  /** MSS, SACK-permitted, timestamps, window scale, in Linux's order and padding. */
   private synOptions(): TcpOption[] {
     const opts: TcpOption[] = [{ kind: 'mss', mss: this.host.config.mss }];
-    if (this.wscaleOffered) opts.push({ kind: 'nop' }, { kind: 'wscale', shift: this.ourWscale() });
+    if (this.tsOk) {
+      const ts: TcpOption = { kind: 'timestamps', tsval: this.tsNow(), tsecr: this.state.name === 'Syn_sent' ? 0 : this.tsRecent };
+      if (this.sackOk) opts.push(SACK_PERMITTED, ts);
+      else opts.push(NOP, NOP, ts);
+    } else if (this.sackOk) opts.push(NOP, NOP, SACK_PERMITTED);
+    if (this.wscaleOffered) opts.push(NOP, { kind: 'wscale', shift: this.ourWscale() });
     return opts;
+  }
+
+  /** TSval: milliseconds plus the connection's offset (RFC 7323 §5.4). */
+  private tsNow(): number {
+    return (Math.floor(this.host.clock.now()) + this.tsOffset) >>> 0;
+  }
+
+  private updateTsRecent(tsval: number): void {
+    this.tsRecent = tsval;
+    this.tsRecentAt = this.host.clock.now();
   }
 
   /** The SYN (SYN-SENT) or SYN,ACK (otherwise) at ISS, as first sent and as retransmitted. */
@@ -283,8 +367,10 @@ export class Tcb {
   input(seg: TcpRepr): void {
     if (this.released) return;
     this.enter();
+    const ts = this.tsOk ? tcpOptionsTimestamps(seg.options) : undefined;
+    this.segTsEcr = ts ? ts.tsecr : 0;
     if (this.state.name === 'Syn_sent') this.synSentArrives(seg);
-    else this.synchronizedArrives(seg);
+    else this.synchronizedArrives(seg, ts);
     this.leave();
   }
 
@@ -321,8 +407,8 @@ export class Tcb {
     }
   }
 
-  /** §3.10.7.4, for SYN-RECEIVED and every later state. */
-  private synchronizedArrives(arrived: TcpRepr): void {
+  /** §3.10.7.4, for SYN-RECEIVED and every later state; `ts` is the segment's Timestamps option. */
+  private synchronizedArrives(arrived: TcpRepr, ts: { tsval: number; tsecr: number } | undefined): void {
     let seg = arrived;
     const s0 = this.state.name;
     if (s0 === 'Syn_rcvd' && seg.flags & SYN && seg.seq === this.irs) {
@@ -346,6 +432,13 @@ export class Tcb {
     let fin = (f & FIN) !== 0;
     let payload = seg.payload;
 
+    // RFC 7323 §5.3 R1 (PAWS): an older TSval marks an old duplicate: ACK it and drop it.
+    if (ts && !(f & RST) && seqLt(ts.tsval, this.tsRecent) && this.host.clock.now() - this.tsRecentAt < PAWS_IDLE_MS) {
+      this.host.stats.pawsDrops++;
+      this.ackNow = true;
+      return;
+    }
+
     // First: sequence number acceptability (Table 6).
     const segLen = payload.length + (syn ? 1 : 0) + (fin ? 1 : 0);
     const wnd = this.rcvWnd();
@@ -362,6 +455,9 @@ export class Tcb {
         return;
       }
     }
+
+    // RFC 7323 §4.3: TS.Recent follows the segments that reach the left window edge.
+    if (ts && seqGe(ts.tsval, this.tsRecent) && seqLe(seg.seq, this.lastAckSent)) this.updateTsRecent(ts.tsval);
 
     // Trim to the window: bytes before RCV.NXT were received already, bytes past the right
     // edge are not ours to keep (the FIN goes with them).
@@ -459,11 +555,16 @@ export class Tcb {
   private processAck(seg: TcpRepr, pure: boolean): void {
     const ack = seg.ack;
     const window = seg.window << this.sndWscale;
-    if (seqGt(ack, this.sndUna)) {
+    const advanced = seqGt(ack, this.sndUna);
+    const sackNews = this.sackOk && this.takeSack(seg, advanced ? ack : this.sndUna);
+    if (advanced) {
       this.ackAdvanced(ack);
-    } else if (ack === this.sndUna && pure && window === this.sndWnd && this.sndMax !== this.sndUna) {
+    } else if (ack === this.sndUna && this.sndMax !== this.sndUna && ((pure && window === this.sndWnd) || sackNews)) {
+      // RFC 6675 §2: with SACK, an ACK reporting new SACKed data counts as a duplicate too.
       this.duplicateAck();
     }
+    // RFC 6675 §5 IsLost(HighACK + 1): enough SACKed above SND.UNA starts recovery without waiting for the duplicates.
+    if (this.sackOk && !this.inRecovery && seqGe(this.sndUna, this.recover) && this.scoreboard.sacked > (this.dupThresh() - 1) * this.sndMss) this.enterRecovery();
     // Window update, only from a segment newer than the last one used (§3.10.7.4 "Fifth").
     if (seqLe(this.sndUna, ack) && (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack)))) {
       this.sndWnd = window;
@@ -484,10 +585,28 @@ export class Tcb {
     }
   }
 
+  /** Adds the segment's SACK blocks to the scoreboard; whether any reported new bytes. */
+  private takeSack(seg: TcpRepr, una: number): boolean {
+    const blocks = tcpOptionsSackBlocks(seg.options);
+    if (!blocks) return false;
+    let news = false;
+    for (const [left, right] of blocks) if (this.scoreboard.add(left, right, una, this.sndMax)) news = true;
+    return news;
+  }
+
   /** SND.UNA < SEG.ACK ≤ SND.MAX. */
   private ackAdvanced(ack: number): void {
     const acked = seqDiff(ack, this.sndUna);
-    if (this.rttStart !== undefined && seqGe(ack, this.rttSeq)) {
+    const synAcked = this.sndUna === this.iss;
+    if (this.tsOk) {
+      // RFC 7323 §4.1: RTTM from the echoed timestamp, one sample per flight (Appendix G); it
+      // holds for retransmitted segments too, so Karn's rule is not needed.
+      if (this.segTsEcr !== 0 && seqGe(ack, this.rttSeq)) {
+        const r = seqDiff(this.tsNow(), this.segTsEcr);
+        if (r >= 0 && r <= this.host.config.maxRto) this.rto.sample(r);
+        this.rttSeq = this.sndMax;
+      }
+    } else if (this.rttStart !== undefined && seqGe(ack, this.rttSeq)) {
       this.rto.sample(this.host.clock.now() - this.rttStart);
       this.rttStart = undefined;
     }
@@ -499,18 +618,29 @@ export class Tcb {
     if (this.sndUna === this.iss && this.retries > 0) this.rto.synTimedOut();
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    this.scoreboard.advance(ack);
     this.retries = 0;
     this.rto.resetBackoff();
     // Congestion control.
     if (this.inRecovery) {
       if (seqGe(ack, this.recover)) {
         this.inRecovery = false;
-        this.cwnd = Math.min(this.ssthresh, Math.max(this.flightSize(), this.sndMss) + this.sndMss);
+        // RFC 6675 §5 leaves cwnd at ssthresh; RFC 6582 §3.2 step 6 for NewReno.
+        this.cwnd = this.sackRecovery ? this.ssthresh : Math.min(this.ssthresh, Math.max(this.flightSize(), this.sndMss) + this.sndMss);
+        this.sackRecovery = false;
+        this.rtxMarks.length = 0;
+      } else if (this.sackRecovery) {
+        // RFC 6675: a partial ACK changes nothing but the scoreboard; output() sends what pipe allows.
+        let drop = 0;
+        while (drop < this.rtxMarks.length && seqLt(this.rtxMarks[drop]!, ack)) drop += 2;
+        if (drop > 0) this.rtxMarks.splice(0, drop);
       } else {
         // RFC 6582 §3.2 step 5: a partial ACK retransmits the next hole and deflates.
         this.retransmitFirst();
         this.cwnd = Math.max(this.sndMss, this.cwnd - acked + this.sndMss);
       }
+    } else if (synAcked) {
+      // The ACK of our SYN acknowledges no data: the window stays at IW (RFC 5681 §3.1).
     } else if (this.cwnd < this.ssthresh) {
       this.cwnd += Math.min(acked, this.sndMss);
     } else {
@@ -518,24 +648,113 @@ export class Tcb {
     }
     this.dupAcks = 0;
     // RFC 6298 §5.2/5.3.
+    this.probed = false;
+    this.deadlines[TLP] = Infinity;
     if (this.sndUna === this.sndMax) this.deadlines[RTX] = Infinity;
-    else this.arm(RTX, this.rto.rto);
+    else {
+      this.arm(RTX, this.rto.rto);
+      this.armProbe();
+    }
     this.wakeWriters();
   }
 
-  /** RFC 5681 §3.2 fast retransmit, RFC 6582 fast recovery. */
+  /** RFC 5681 §3.2 fast retransmit; recovery per RFC 6675 with SACK, RFC 6582 without. */
   private duplicateAck(): void {
     this.dupAcks++;
-    if (this.dupAcks === 3 && !this.inRecovery && seqGt(this.sndUna, this.recover)) {
-      this.ssthresh = Math.max(Math.floor(this.flightSize() / 2), 2 * this.sndMss);
-      this.recover = this.sndMax;
-      this.inRecovery = true;
-      this.host.stats.fastRetransmits++;
+    if (!this.inRecovery && this.dupAcks >= this.dupThresh() && seqGe(this.sndUna, this.recover)) this.enterRecovery();
+    else if (this.dupAcks > DUP_THRESH && this.inRecovery && !this.sackRecovery) this.cwnd += this.sndMss;
+  }
+
+  /**
+   * Duplicates (or SACKed segments) that signal a loss: DupThresh, or with fewer than four
+   * segments outstanding and nothing new allowed out, one fewer than are outstanding (RFC 5827
+   * early retransmit) — a small window would otherwise never see three and wait for the timer.
+   */
+  private dupThresh(): number {
+    const outstanding = Math.ceil(this.flightSize() / this.sndMss);
+    if (outstanding >= DUP_THRESH + 1) return DUP_THRESH;
+    // A segment can go out when the windows allow a full one or all that is left (output()'s SWS rule).
+    const allowed = this.newDataAllowed();
+    if (allowed > 0 && (allowed >= this.segMax() || allowed >= seqDiff(this.dataEnd(), this.sndNxt))) return DUP_THRESH;
+    return Math.max(1, outstanding - 1);
+  }
+
+  /**
+   * Bytes of new data the windows let out now. RFC 3042 limited transmit: the first two
+   * duplicate ACKs each let one more segment out beyond cwnd (cwnd itself is unchanged), so that
+   * a small window still draws enough duplicates for a fast retransmit.
+   */
+  private newDataAllowed(): number {
+    const unsent = seqDiff(this.dataEnd(), this.sndNxt);
+    if (unsent <= 0) return 0;
+    const inFlight = seqDiff(this.sndNxt, this.sndUna);
+    const limited = this.inRecovery ? 0 : Math.min(this.dupAcks, DUP_THRESH - 1) * this.sndMss;
+    // cwnd counts whole segments here (as Linux's does): a fraction left by the byte-counted
+    // increase would otherwise be held back by SWS avoidance and strand the last segment.
+    const cwnd = Math.ceil(this.cwnd / this.sndMss) * this.sndMss;
+    return Math.min(unsent, this.sndWnd - inFlight, cwnd + limited - this.pipe());
+  }
+
+  private enterRecovery(): void {
+    this.ssthresh = Math.max(Math.floor(this.flightSize() / 2), 2 * this.sndMss);
+    this.recover = this.sndMax;
+    this.inRecovery = true;
+    this.host.stats.fastRetransmits++;
+    if (this.sackOk) {
+      // RFC 6675 §5 steps 4.2–4.3: cwnd = ssthresh, the first hole goes at once, the rest as pipe allows.
+      this.sackRecovery = true;
+      this.cwnd = this.ssthresh;
+      this.highRxt = this.sndUna;
+      this.rtxMarks.length = 0;
+      this.retransmitHole(this.segMax(), true);
+    } else {
       this.retransmitFirst();
-      this.cwnd = this.ssthresh + 3 * this.sndMss;
-    } else if (this.dupAcks > 3 && this.inRecovery) {
-      this.cwnd += this.sndMss;
+      this.cwnd = this.ssthresh + DUP_THRESH * this.sndMss;
     }
+  }
+
+  /**
+   * RFC 6675 NextSeg rule 1: the first hole above HighRxt that IsLost (DupThresh segments'
+   * worth SACKed above it) — or, `first`, the hole at SND.UNA whatever is SACKed (step 4.3).
+   * Window limits are the caller's. Returns whether one was sent.
+   */
+  private retransmitHole(mss: number, first = false): boolean {
+    if (seqLt(this.highRxt, this.sndUna)) this.highRxt = this.sndUna;
+    const hole = this.scoreboard.nextHole(this.highRxt, mss) ?? (first ? [this.sndUna, seqAdd(this.sndUna, mss)] : undefined);
+    if (!hole) return false;
+    const end = seqLt(this.dataEnd(), hole[1]) ? this.dataEnd() : hole[1];
+    if (!seqLt(hole[0], end) || (!first && this.scoreboard.sackedAbove(hole[0]) <= (this.dupThresh() - 1) * this.sndMss)) return false;
+    this.sendData(hole[0], seqDiff(end, hole[0]), false);
+    this.rtxMarks.push(hole[0], this.sndMax);
+    this.highRxt = end;
+    return true;
+  }
+
+  /**
+   * A retransmission is lost too when data sent after it has been SACKed while its hole is
+   * still open (the idea of RACK, RFC 8985, on sequence numbers, without a reordering window):
+   * send it again instead of waiting for the retransmission timer.
+   */
+  private detectLostRetransmission(): void {
+    const m = this.rtxMarks;
+    const fack = this.scoreboard.highest(this.sndUna);
+    for (let i = 0; i < m.length; i += 2) {
+      const seq = m[i]!;
+      if (seqLt(seq, this.sndUna) || this.scoreboard.isSacked(seq)) continue;
+      if (seqGt(fack, m[i + 1]!)) {
+        this.host.stats.lostRetransmits++;
+        this.highRxt = seq;
+        m.length = i;
+      }
+      return;
+    }
+  }
+
+  /** RFC 6675 SetPipe, counted the FACK way: bytes past the highest SACK plus retransmitted holes. */
+  private pipe(): number {
+    if (!this.sackRecovery) return seqDiff(this.sndNxt, this.sndUna);
+    const fack = this.scoreboard.highest(this.sndUna);
+    return seqDiff(this.sndMax, fack) + this.scoreboard.holeBytes(this.sndUna, seqLt(this.highRxt, fack) ? this.highRxt : fack);
   }
 
   private flightSize(): number {
@@ -545,8 +764,10 @@ export class Tcb {
   private receiveText(seq: number, payload: Uint8Array): void {
     if (this.state.name === 'Fin_wait_2') this.arm(LINGER, this.host.config.finWait2Timeout);
     if (seq !== this.rcvNxt) {
-      // Out of order: keep it (bounded) and send a duplicate ACK at once (RFC 5681 §4.2).
+      // Out of order: keep it (bounded) and send a duplicate ACK at once (RFC 5681 §4.2), its
+      // SACK block first (RFC 2018 §4).
       this.reasm.insert(seq, payload);
+      if (this.sackOk) this.noteSack(seq);
       this.ackNow = true;
       return;
     }
@@ -557,6 +778,8 @@ export class Tcb {
         this.rcvNxt = seqAdd(this.rcvNxt, chunk.length);
         this.user?.data(chunk);
       }
+      const nxt = this.rcvNxt;
+      if (this.sackList.length > 0) this.sackList = this.sackList.filter((b) => seqGt(b[0], nxt));
       // A segment that fills a gap is acknowledged immediately (RFC 5681 §4.2).
       this.ackNow = true;
       if (this.reasm.finSeq === this.rcvNxt) this.finArrived();
@@ -565,11 +788,21 @@ export class Tcb {
     if (++this.ackPending >= 2 || this.host.config.delayedAckMs <= 0) this.ackNow = true;
   }
 
+  /** The out-of-order run holding `seq` becomes the first SACK block; older ones it absorbed go. */
+  private noteSack(seq: number): void {
+    const run = this.reasm.rangeAround(seq);
+    if (!run) return;
+    const list: Array<[number, number]> = [run];
+    for (const b of this.sackList) if (list.length < 4 && (seqGt(b[0], run[1]) || seqLt(b[1], run[0]))) list.push(b);
+    this.sackList = list;
+  }
+
   /** §3.10.7.4 "Eighth". */
   private finArrived(): void {
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
     this.ackNow = true;
     this.reasm.clear();
+    this.sackList = [];
     this.user?.peerFin();
     const to = this.tick({ kind: 'Recv_fin' });
     if (to.name === 'Time_wait') this.enterTimeWait();
@@ -577,11 +810,15 @@ export class Tcb {
 
   /**
    * RFC 1122 §4.2.2.13: a SYN in TIME-WAIT may open a new incarnation of the connection when it
-   * cannot belong to the old one — its sequence number lies beyond the old RCV.NXT (Linux's
-   * tcp_timewait_state_process applies the same test).
+   * cannot belong to the old one — its sequence number lies beyond the old RCV.NXT or, with
+   * timestamps, its TSval is newer than TS.Recent (RFC 6191); PAWS rejects an older TSval.
+   * Linux's tcp_timewait_state_process applies the same tests.
    */
   timeWaitAcceptsSyn(seg: TcpRepr): boolean {
-    return this.state.name === 'Time_wait' && !this.released && seqGt(seg.seq, this.rcvNxt);
+    if (this.state.name !== 'Time_wait' || this.released) return false;
+    const ts = this.tsOk ? tcpOptionsTimestamps(seg.options) : undefined;
+    if (ts && seqLt(ts.tsval, this.tsRecent)) return false;
+    return seqGt(seg.seq, this.rcvNxt) || (ts !== undefined && seqGt(ts.tsval, this.tsRecent));
   }
 
   /**
@@ -748,22 +985,29 @@ export class Tcb {
       if (s === 'Syn_rcvd' && this.finQueued && this.sendBuf.length === 0 && this.sndNxt === dataEnd) this.sendFin(dataEnd);
       return;
     }
+    const mss = this.segMax();
+    if (this.sackRecovery) {
+      this.detectLostRetransmission();
+      for (let i = 0; i < 10_000 && this.pipe() < this.cwnd && this.retransmitHole(mss); i++);
+    }
     for (;;) {
+      // After a timeout (go-back-N) what the peer SACKed is not sent again (RFC 6675 §5.1).
+      if (seqLt(this.sndNxt, this.sndMax) && !this.scoreboard.empty) this.sndNxt = this.scoreboard.skipSacked(this.sndNxt);
       const unsent = seqDiff(dataEnd, this.sndNxt);
       if (unsent > 0) {
         const inFlight = seqDiff(this.sndNxt, this.sndUna);
-        const usable = Math.min(this.sndWnd, this.cwnd) - inFlight;
-        const len = Math.min(this.sndMss, unsent, usable);
+        let len = Math.min(mss, this.newDataAllowed());
+        if (seqLt(this.sndNxt, this.sndMax) && !this.scoreboard.empty) len = Math.min(len, this.scoreboard.holeBytes(this.sndNxt, seqAdd(this.sndNxt, len)));
         if (len <= 0) {
           this.maybePersist(inFlight);
           return;
         }
-        if (len < this.sndMss && len < unsent && len < this.maxSndWnd / 2) {
+        if (len < mss && len < unsent && len < this.maxSndWnd / 2) {
           // Sender-side SWS avoidance (§3.8.6.2.1): wait for a useful window.
           this.maybePersist(inFlight);
           return;
         }
-        if (len < this.sndMss && len === unsent && this.nagle && inFlight > 0) return;
+        if (len < mss && len === unsent && this.nagle && inFlight > 0) return;
         this.sendData(this.sndNxt, len, this.finQueued && len === unsent);
         continue;
       }
@@ -810,6 +1054,7 @@ export class Tcb {
     }
     this.deadlines[PERSIST] = Infinity;
     if (this.deadlines[RTX] === Infinity) this.arm(RTX, this.rto.rto);
+    if (!retransmission) this.armProbe();
     if (flags & FIN && !this.finSent) {
       this.finSent = true;
       this.tick({ kind: 'Send_fin', seq: seqAdd(end, -1) });
@@ -831,7 +1076,7 @@ export class Tcb {
       return;
     }
     const dataEnd = this.dataEnd();
-    const len = Math.min(this.sndMss, Math.max(0, seqDiff(dataEnd, this.sndUna)));
+    const len = Math.min(this.segMax(), Math.max(0, seqDiff(dataEnd, this.sndUna)));
     if (len > 0) this.sendData(this.sndUna, len, this.finSent && seqAdd(this.sndUna, len) === dataEnd);
     else if (this.finSent) this.sendFin(dataEnd);
   }
@@ -845,19 +1090,40 @@ export class Tcb {
       flags,
       window: flags & RST ? 0 : this.windowField(),
       urgent: 0,
-      options: NO_OPTIONS,
+      options: flags & RST ? NO_OPTIONS : this.segmentOptions(),
       payload,
     };
+  }
+
+  /** Timestamps on every segment once negotiated (RFC 7323 §3.2), then the SACK blocks (at most 3 beside timestamps, 4 alone). */
+  private segmentOptions(): TcpOption[] {
+    const sack = this.sackList.length > 0;
+    if (!this.tsOk && !sack) return NO_OPTIONS;
+    const opts: TcpOption[] = [];
+    if (this.tsOk) opts.push(NOP, NOP, { kind: 'timestamps', tsval: this.tsNow(), tsecr: this.tsRecent });
+    if (sack) opts.push(NOP, NOP, { kind: 'sack', blocks: this.sackList.slice(0, this.tsOk ? 3 : 4) });
+    return opts;
+  }
+
+  /** Largest payload for the next segment: the MSS less the options it carries (RFC 6691). */
+  private segMax(): number {
+    const blocks = Math.min(this.sackList.length, this.tsOk ? 3 : 4);
+    const opts = (this.tsOk ? TS_OPTION_BYTES : 0) + (blocks > 0 ? 4 + 8 * blocks : 0);
+    return Math.max(1, this.sndMss - opts);
   }
 
   /**
    * A segment without data carries SND.MAX, not SND.NXT: after a timeout SND.NXT has gone
    * back to SND.UNA, and an ACK numbered below what the peer already received would be
    * unacceptable to it — answered by its own ACK, numbered below what we received, and so on
-   * (BSD's tcp_output uses snd_max for the same reason).
+   * (BSD's tcp_output uses snd_max for the same reason). But never past the right edge of the
+   * peer's window (Linux's tcp_acceptable_seq): with its window closed over data it did not
+   * take, only SEG.SEQ = RCV.NXT is acceptable to it (MUST-66), and an ACK it cannot accept
+   * would leave both sides waiting — the peer for this ACK, we for the peer to read.
    */
   private sendAck(): void {
-    this.host.transmit(this, this.segment(ACK, this.sndMax, EMPTY));
+    const edge = seqAdd(this.sndUna, this.sndWnd);
+    this.host.transmit(this, this.segment(ACK, seqLt(edge, this.sndMax) ? edge : this.sndMax, EMPTY));
     this.ackSent();
   }
 
@@ -868,6 +1134,7 @@ export class Tcb {
   }
 
   private ackSent(): void {
+    this.lastAckSent = this.rcvNxt;
     this.ackNow = false;
     this.ackPending = 0;
     this.deadlines[DELACK] = Infinity;
@@ -916,7 +1183,7 @@ export class Tcb {
     if (this.released) return;
     const now = this.host.clock.now();
     this.enter();
-    for (let slot = 0; slot < 4 && !this.released; slot++) {
+    for (let slot = 0; slot < SLOTS && !this.released; slot++) {
       if (this.deadlines[slot]! <= now) {
         this.deadlines[slot] = Infinity;
         this.fire(slot);
@@ -934,6 +1201,8 @@ export class Tcb {
       case DELACK:
         if (this.ackPending > 0) this.ackNow = true;
         return;
+      case TLP:
+        return this.tailLossProbe();
       case LINGER:
         // TIME-WAIT's 2×MSL, or FIN-WAIT-2's idle limit.
         if (this.state.name === 'Time_wait' || this.state.name === 'Fin_wait_2') {
@@ -942,6 +1211,48 @@ export class Tcb {
         }
         return;
     }
+  }
+
+  /**
+   * RFC 8985 §7.2: with SACK, data outstanding and an RTT measured, a probe goes out after
+   * PTO = 2·SRTT (plus a delayed ACK's worth when one segment is in flight) unless the
+   * retransmission timer comes first. Unlike RFC 8985 it is armed in recovery too: a lost
+   * retransmission with nothing sent after it is otherwise found only by the timer.
+   */
+  private armProbe(): void {
+    const srtt = this.rto.srtt;
+    if (!this.sackOk || this.probed || srtt === undefined || this.sndUna === this.iss || this.sndUna === this.sndMax) return;
+    let pto = Math.max(MIN_PTO_MS, 2 * srtt);
+    if (this.flightSize() <= this.sndMss) pto += WORST_DELAYED_ACK_MS;
+    if (this.host.clock.now() + pto < this.deadlines[RTX]!) this.arm(TLP, pto);
+    else this.deadlines[TLP] = Infinity;
+  }
+
+  /**
+   * RFC 8985 §7.3: one new segment if the peer's window has room (cwnd is not consulted), else
+   * the first hole in recovery or the last segment sent; its ACK (with SACK) lets recovery find
+   * what the tail lost. The retransmission timer restarts.
+   */
+  private tailLossProbe(): void {
+    if (this.sndUna === this.sndMax || this.probed) return;
+    this.probed = true;
+    this.host.stats.tailLossProbes++;
+    const mss = this.segMax();
+    const dataEnd = this.dataEnd();
+    const unsent = seqDiff(dataEnd, this.sndNxt);
+    const room = this.sndWnd - seqDiff(this.sndNxt, this.sndUna);
+    if (unsent > 0 && room >= Math.min(mss, unsent)) {
+      const len = Math.min(mss, unsent);
+      this.sendData(this.sndNxt, len, this.finQueued && len === unsent);
+    } else if (this.sackRecovery) {
+      this.retransmitHole(mss, true);
+    } else {
+      const sentEnd = seqLt(this.sndMax, dataEnd) ? this.sndMax : dataEnd;
+      const start = seqLt(seqAdd(sentEnd, -mss), this.sndUna) ? this.sndUna : seqAdd(sentEnd, -mss);
+      if (seqLt(start, sentEnd)) this.sendData(start, seqDiff(sentEnd, start), this.finSent && sentEnd === dataEnd);
+      else if (this.finSent) this.sendFin(dataEnd);
+    }
+    this.arm(RTX, this.rto.rto);
   }
 
   /** RFC 6298 §5.4–5.6, R2 of §3.8.3. */
@@ -967,6 +1278,12 @@ export class Tcb {
     this.ssthresh = Math.max(Math.floor(this.flightSize() / 2), 2 * this.sndMss);
     this.cwnd = this.sndMss;
     this.inRecovery = false;
+    this.sackRecovery = false;
+    this.rtxMarks.length = 0;
+    this.deadlines[TLP] = Infinity;
+    // RFC 6675 §5.1: the go-back-N that follows skips what was SACKed. A second timeout in a
+    // row forgets the SACKs instead (RFC 2018 §8: the receiver may have reneged on them).
+    if (this.retries > 1) this.scoreboard.clear();
     this.dupAcks = 0;
     this.recover = this.sndMax;
     this.sndNxt = this.sndUna;
@@ -980,7 +1297,7 @@ export class Tcb {
     if (inFlight > 0 || unsent <= 0) return;
     const usable = Math.min(this.sndWnd, this.cwnd);
     if (usable > 0) {
-      const len = Math.min(usable, unsent, this.sndMss);
+      const len = Math.min(usable, unsent, this.segMax());
       this.sendData(this.sndNxt, len, this.finQueued && len === unsent);
     } else {
       // <SEQ=SND.UNA−1>: outside the peer's window, so it must answer with an ACK carrying its
@@ -1013,6 +1330,7 @@ export class Tcb {
   private abandon(reason: ResetReason | undefined): void {
     this.sendBuf.clear();
     this.reasm.clear();
+    this.sackList = [];
     if (reason) this.user?.reset(reason);
     this.releaseAll();
   }
@@ -1072,7 +1390,8 @@ export class Tcb {
 
   /** Re-arms the clock timer for the earliest deadline when an earlier one was cleared. */
   private reschedule(): void {
-    const next = Math.min(this.deadlines[0]!, this.deadlines[1]!, this.deadlines[2]!, this.deadlines[3]!);
+    const d = this.deadlines;
+    const next = Math.min(d[0]!, d[1]!, d[2]!, d[3]!, d[4]!);
     if (next === Infinity || next >= this.timerAt) return;
     this.host.clock.clearTimer(this.timer);
     this.timerAt = next;

@@ -115,12 +115,14 @@ export interface PeerOpen {
   mss?: number;
   /** Window in the peer's final ACK (default 65535). */
   window?: number;
+  /** SYN options (default: MSS only). */
+  options?: TcpOption[];
 }
 
 /** The peer's half of a passive open: SYN, the stack's SYN,ACK, the ACK. Returns the stack's ISS. */
 export async function peerOpens(b: Bench, o: PeerOpen): Promise<number> {
   const from = b.peer.received.length;
-  b.peer.send({ srcPort: o.srcPort, dstPort: o.dstPort, seq: o.isn, flags: SYN, options: mssOption(o.mss ?? 1460) });
+  b.peer.send({ srcPort: o.srcPort, dstPort: o.dstPort, seq: o.isn, flags: SYN, options: o.options ?? mssOption(o.mss ?? 1460) });
   await b.runUntil(() => b.peer.received.length > from, 1000);
   const iss = b.peer.received[from]!.seg.seq;
   b.peer.send({ srcPort: o.srcPort, dstPort: o.dstPort, seq: o.isn + 1, ack: iss + 1, flags: ACK, window: o.window ?? 65535 });

@@ -1,0 +1,193 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FaultyLink } from '../stack/link/faults.js';
+import type { Link } from '../stack/link/link.js';
+import { Rng } from '../stack/rng.js';
+import { runSim } from '../stack/sim-driver.js';
+import type { TcpConfig } from '../stack/tcp/config.js';
+import type { TcpSocket } from '../stack/tcp/socket.js';
+import { ACK, SYN, tcpOptionsSackBlocks, tcpOptionsTimestamps, type TcpOption } from '../stack/wire/tcp.js';
+import { DUT_IP, peerOpens, rawBench, summary, twoStacks, type Bench } from './helpers/tcp-peer.js';
+
+const PORT = 80;
+const PP = 40000;
+const PEER_ISN = 1000;
+const MSS = 1000;
+/** What Linux offers in its SYN: MSS, SACK-permitted, timestamps, window scale. */
+const LINUX_SYN = (tsval: number): TcpOption[] => [
+  { kind: 'mss', mss: MSS },
+  { kind: 'sackPermitted' },
+  { kind: 'timestamps', tsval, tsecr: 0 },
+  { kind: 'nop' },
+  { kind: 'wscale', shift: 7 },
+];
+const SACK_SYN: TcpOption[] = [{ kind: 'mss', mss: MSS }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'sackPermitted' }];
+const ts = (tsval: number, tsecr = 0): TcpOption[] => [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsval, tsecr }];
+
+async function established(b: Bench, options?: TcpOption[]): Promise<{ sock: TcpSocket; iss: number }> {
+  let sock: TcpSocket | undefined;
+  b.stack.listen(PORT, (s) => (sock = s));
+  const iss = await peerOpens(b, { srcPort: PP, dstPort: PORT, isn: PEER_ISN, mss: MSS, ...(options ? { options } : {}) });
+  assert.ok(sock);
+  return { sock, iss };
+}
+
+test('SYN,ACK offers SACK and timestamps only when the SYN did, echoing its TSval (RFC 2018 §2, RFC 7323 §3.2)', async () => {
+  const b = rawBench();
+  b.stack.listen(PORT, () => undefined);
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: LINUX_SYN(777) });
+  b.peer.send({ srcPort: PP + 1, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: [{ kind: 'mss', mss: MSS }] });
+  await b.run(5);
+  const [withOpts, plain] = b.peer.received.map((c) => c.seg);
+  assert.deepEqual(
+    withOpts!.options.map((o) => o.kind),
+    ['mss', 'sackPermitted', 'timestamps', 'nop', 'wscale'],
+  );
+  assert.equal(tcpOptionsTimestamps(withOpts!.options)!.tsecr, 777);
+  assert.deepEqual(
+    plain!.options.map((o) => o.kind),
+    ['mss'],
+  );
+});
+
+test('out-of-order data draws an immediate ACK with SACK blocks, most recent first; filling the hole is ACKed at once too', async () => {
+  const b = rawBench({ tcp: { delayedAckMs: 200 } });
+  const { iss } = await established(b, SACK_SYN);
+  const seg = (n: number): void => b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1 + n * 100, ack: iss + 1, flags: ACK, payload: new Uint8Array(100).fill(n) });
+  const base = PEER_ISN + 1;
+  const from = b.peer.received.length;
+  seg(2); // hole at 0..1
+  await b.run(3);
+  seg(5);
+  await b.run(3);
+  seg(3); // joins 2: the block [2,4) comes first
+  await b.run(3);
+  const acks = b.peer.since(from);
+  assert.equal(acks.length, 3, `each out-of-order segment is ACKed at once\n${summary(acks).join('\n')}`);
+  assert.ok(acks.every((c) => c.seg.ack === base && c.timeMs - acks[0]!.timeMs < 10));
+  assert.deepEqual(acks.map((c) => tcpOptionsSackBlocks(c.seg.options)), [
+    [[base + 200, base + 300]],
+    [[base + 500, base + 600], [base + 200, base + 300]],
+    [[base + 200, base + 400], [base + 500, base + 600]],
+  ]);
+  const mid = b.peer.received.length;
+  seg(0); // fills part of the hole: immediate ACK, blocks unchanged
+  await b.run(3);
+  seg(1); // fills the hole up to block [2,4)
+  await b.run(3);
+  const fills = b.peer.since(mid);
+  assert.deepEqual(fills.map((c) => [c.seg.ack - base, tcpOptionsSackBlocks(c.seg.options)]), [
+    [100, [[base + 200, base + 400], [base + 500, base + 600]]],
+    [400, [[base + 500, base + 600]]],
+  ]);
+});
+
+test('timestamps: every segment carries TSval/TSecr; PAWS drops an older TSval with an ACK (RFC 7323 §5.3)', async () => {
+  const b = rawBench();
+  let got = '';
+  b.stack.listen(PORT, (s) => s.on('data', (d: Buffer) => (got += d.toString())));
+  const from0 = b.peer.received.length;
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: LINUX_SYN(5000) });
+  await b.run(3);
+  const synAck = b.peer.received[from0]!.seg;
+  const iss = synAck.seq;
+  const ourTs = tcpOptionsTimestamps(synAck.options)!.tsval;
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1, flags: ACK, options: ts(5001, ourTs) });
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1, flags: ACK, payload: Buffer.from('new'), options: ts(5002, ourTs) });
+  await b.run(3);
+  const from = b.peer.received.length;
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 4, ack: iss + 1, flags: ACK, payload: Buffer.from('old'), options: ts(4000, ourTs) });
+  await b.run(3);
+  assert.equal(got, 'new');
+  assert.equal(b.stack.tcp.stats.pawsDrops, 1);
+  const reply = b.peer.since(from);
+  assert.deepEqual(summary(reply), [`. seq=${iss + 1} ack=${PEER_ISN + 4} len=0`]);
+  assert.equal(tcpOptionsTimestamps(reply[0]!.seg.options)!.tsecr, 5002, 'TS.Recent is the newest in-window TSval');
+});
+
+/** The stack sends `n` segments of MSS bytes to the raw peer, which has not acknowledged any yet. */
+async function sending(b: Bench, n: number): Promise<{ iss: number; data: number[] }> {
+  const { sock, iss } = await established(b, SACK_SYN);
+  const from = b.peer.received.length;
+  sock.write(Buffer.alloc(n * MSS, 1));
+  await b.run(3);
+  return { iss, data: b.peer.since(from).map((c) => c.seg.seq - iss - 1) };
+}
+
+test('SACK recovery (RFC 6675): the holes the peer reports are resent, SACKed data is not, no timeout', async () => {
+  const b = rawBench({ tcp: { initialRto: 1000, minRto: 1000 } });
+  const { iss, data } = await sending(b, 10);
+  assert.deepEqual(data, [0, 1000, 2000, 3000], `initial window: four segments ${data}`);
+  const s = iss + 1;
+  const ack = (n: number, blocks: Array<[number, number]> = []): void =>
+    b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: s + n, flags: ACK, options: blocks.length ? [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: blocks.map(([l, r]) => [s + l, s + r]) }] : [] });
+  ack(2000);
+  ack(4000); // slow start: cwnd grows to six segments, 4000..9999 go out
+  await b.run(3);
+  const from = b.peer.received.length;
+  // 4000 and 6000 are lost; the peer SACKs the others, one duplicate ACK each.
+  ack(4000, [[5000, 6000]]);
+  ack(4000, [[7000, 8000], [5000, 6000]]);
+  ack(4000, [[7000, 9000], [5000, 6000]]);
+  ack(4000, [[7000, 10000], [5000, 6000]]);
+  await b.run(3);
+  const resent = b.peer.since(from).filter((c) => c.seg.payload.length > 0 && c.seg.seq - s < 10000).map((c) => c.seg.seq - s);
+  assert.deepEqual(resent, [4000, 6000], 'the two holes, once each');
+  assert.equal(b.stack.tcp.stats.rtoExpiries, 0);
+  assert.equal(b.stack.tcp.stats.fastRetransmits, 1);
+});
+
+test('tail loss probe (RFC 8985 §7): an unacknowledged tail is probed after 2·SRTT, long before the RTO', async () => {
+  const b = rawBench({ tcp: { initialRto: 1000, minRto: 1000 } });
+  const { iss, data } = await sending(b, 2);
+  assert.equal(data.length, 2);
+  const probeFrom = b.peer.received.length;
+  await b.run(300);
+  const probes = b.peer.since(probeFrom);
+  assert.equal(probes.length, 1, summary(probes).join('\n'));
+  assert.equal(probes[0]!.seg.seq, iss + 1 + MSS, 'the last segment sent');
+  assert.equal(b.stack.tcp.stats.tailLossProbes, 1);
+  assert.equal(b.stack.tcp.stats.rtoExpiries, 0);
+});
+
+test("a pure ACK never lies beyond the peer's window: with the window closed over unaccepted data its SEQ is SND.UNA + SND.WND", async () => {
+  const b = rawBench({ tcp: { initialRto: 1000 } });
+  const { sock, iss } = await established(b);
+  sock.write(Buffer.alloc(3 * MSS, 1));
+  await b.run(3);
+  // The peer takes the first segment and closes its window; the other two are beyond it.
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1 + MSS, flags: ACK, window: 0 });
+  await b.run(3);
+  const from = b.peer.received.length;
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1 + MSS, flags: ACK, window: 0, payload: Buffer.from('x') });
+  await b.run(250);
+  const acks = b.peer.since(from).filter((c) => c.seg.ack === PEER_ISN + 2);
+  assert.deepEqual(summary(acks), [`. seq=${iss + 1 + MSS} ack=${PEER_ISN + 2} len=0`]);
+});
+
+/** One `size`-byte echo over 5% drop in both directions on the sim wire; virtual seconds and timeouts. */
+async function lossyEcho(size: number, tcp: Partial<TcpConfig>, seed: number): Promise<{ ok: boolean; seconds: number; rtos: number }> {
+  const faulty = (a: Link, b: Link): [Link, Link] => [new FaultyLink(a, { drop: 0.05, duplicate: 0, reorder: 0, corrupt: 0, delayMs: 0, jitterMs: 0 }, new Rng(seed)), b];
+  const { clock, client, server } = twoStacks({ tcp, traceLimit: 0 }, { tcp, traceLimit: 0 }, faulty);
+  server.listen(7, (s) => s.pipe(s));
+  const sock = client.connect(DUT_IP, 7);
+  const sent = Buffer.from(new Rng(seed).fill(new Uint8Array(size)));
+  const got: Buffer[] = [];
+  let ended = false;
+  sock.on('data', (d: Buffer) => got.push(d));
+  sock.on('end', () => (ended = true));
+  sock.end(sent);
+  const t0 = clock.now();
+  await runSim(clock, { until: () => ended, untilMs: clock.now() + 600_000, maxSteps: 20_000_000 });
+  return { ok: Buffer.concat(got).equals(sent), seconds: (clock.now() - t0) / 1000, rtos: client.tcp.stats.rtoExpiries + server.tcp.stats.rtoExpiries };
+}
+
+test('4 MiB echo over 5% drop both ways: with SACK and timestamps it takes a few seconds of virtual time, few timeouts', async () => {
+  for (const seed of [1, 2]) {
+    const r = await lossyEcho(4 << 20, {}, seed);
+    assert.ok(r.ok, `seed ${seed}: echo intact`);
+    assert.ok(r.seconds < 5 && r.rtos <= 4, `seed ${seed}: ${r.seconds} s virtual, ${r.rtos} timeouts`);
+  }
+  const plain = await lossyEcho(1 << 20, { sack: false, timestamps: false }, 1);
+  assert.ok(plain.ok, 'without SACK (NewReno) the echo completes too');
+});
