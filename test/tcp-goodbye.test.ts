@@ -49,7 +49,7 @@ async function goodbye(bugs: string[], runMs: number) {
   sock.write('hi mom\n');
   sock.end();
   await runSim(clock, { untilMs: clock.now() + runMs });
-  return { client, server, sock, fromServer, stateAtCallback, data: Buffer.concat(got).toString(), peerFin, lines: server.trace.map((r) => r.line) };
+  return { clock, client, server, sock, fromServer, stateAtCallback, data: Buffer.concat(got).toString(), peerFin, lines: server.trace.map((r) => r.line) };
 }
 
 function synAcks(frames: Frame[]): Frame[] {
@@ -125,4 +125,15 @@ test('minnesota-goodbye-halfway: pause of one initial RTO, SYN,ACK retransmitted
     sa.map((f) => Math.round(f.timeMs / 1000)),
     [0, 3, 9, 21, 45].filter((t) => t * 1000 < 60_000),
   );
+});
+
+test('retransmissionsPending counts the orphaned SYN,ACK retransmitter after close, until its retry limit', async () => {
+  const r = await goodbye(['minnesota-goodbye-halfway'], 30_000);
+  const finAt = r.fromServer.find((f) => f.flags & FIN)!.timeMs;
+  assert.ok(finAt < 5000 && r.peerFin, 'the server closed long ago');
+  assert.ok(r.server.tcp.connections().every((t) => !t.retransmitting), 'no connection has anything unacknowledged');
+  assert.equal(r.server.tcp.retransmissionsPending(), 1, 'the listen entry still resends its SYN,ACK (next at 45 s)');
+  await runSim(r.clock, { untilMs: r.clock.now() + 400_000 });
+  assert.equal(r.server.tcp.retransmissionsPending(), 0, 'quiet once the entry gave up');
+  assert.equal(r.client.tcp.retransmissionsPending(), 0);
 });

@@ -195,3 +195,30 @@ test('Nagle (per socket): small writes wait while data is in flight; off by defa
     assert.deepEqual(sent(), nagle ? ['a', 'bc'] : ['a', 'b', 'c']);
   }
 });
+
+test('retransmissionsPending: one per connection with a SYN,ACK, data or FIN awaiting its ACK', async () => {
+  const b = rawBench({ tcp: { initialRto: 1000 } });
+  let sock: TcpSocket | undefined;
+  b.stack.listen(PORT, (s) => (sock = s));
+  assert.equal(b.stack.tcp.retransmissionsPending(), 0);
+  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN, flags: SYN });
+  await b.run(5);
+  const iss = b.peer.received.at(-1)!.seg.seq;
+  assert.equal(b.stack.tcp.retransmissionsPending(), 1, 'SYN,ACK');
+  const ack = (n: number): void => b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1 + n, flags: ACK });
+  ack(0);
+  await b.run(5);
+  assert.equal(b.stack.tcp.retransmissionsPending(), 0, 'handshake done');
+  sock!.write('data');
+  await b.run(5);
+  assert.equal(b.stack.tcp.retransmissionsPending(), 1, 'data');
+  ack(4);
+  await b.run(5);
+  assert.equal(b.stack.tcp.retransmissionsPending(), 0);
+  sock!.end();
+  await b.run(5);
+  assert.equal(b.stack.tcp.retransmissionsPending(), 1, 'FIN');
+  ack(5);
+  await b.run(5);
+  assert.equal(b.stack.tcp.retransmissionsPending(), 0, 'FIN-WAIT-2');
+});

@@ -97,6 +97,18 @@ export class TcpLayer implements TcbHost, ListenerHost {
     return out;
   }
 
+  /**
+   * Connections and listen entries whose retransmission timer is armed — a SYN, SYN,ACK, data
+   * or FIN not yet acknowledged, including the Minnesota Goodbye profiles' orphaned SYN,ACK
+   * retransmitter. While it is above zero the stack will still send on its own, so a capture
+   * that should show everything keeps running. One pass over the connections.
+   */
+  retransmissionsPending(): number {
+    let n = this.listenEntries.size;
+    for (const m of this.conns.values()) for (const t of m.values()) if (t.retransmitting) n++;
+    return n;
+  }
+
   /** How many connections are in each state (absent states omitted). */
   countByState(): Partial<Record<StateName, number>> {
     const out: Partial<Record<StateName, number>> = {};

@@ -231,6 +231,11 @@ export class Tcb {
     return !this.released;
   }
 
+  /** The retransmission timer is armed: something we sent awaits its acknowledgment. */
+  get retransmitting(): boolean {
+    return !this.released && this.deadlines[RTX] !== Infinity;
+  }
+
   // ───────────────────────────── opening ─────────────────────────────
 
   /** LISTEN + SYN (§3.10.7.2): record the peer, answer SYN,ACK, enter SYN-RECEIVED. */
