@@ -30,6 +30,8 @@ verdict. Exit 0 clean, 1 findings, 2 usage or environment error.
   --timeout MS        per-job bound, e.g. 10s (default 10000 ms)
   --connect-timeout MS  connect bound (default min(timeout, 5 s))
   --deadline MS       no job starts after this (default 15 min)
+  --linger MS         after the last job, keep capturing while the stack still retransmits,
+                      at most this long (default 15 s; 0 stops at once)
   --seed S            seed for everything random (printed; replays the run)
   --link tap|sim      tap: kernel sockets over a TAP device in a private network namespace
                       (needs root; the default when privileged); sim: our client stack on a
@@ -54,6 +56,7 @@ export const RUN_FLAGS = {
   timeout: { type: 'string' },
   'connect-timeout': { type: 'string' },
   deadline: { type: 'string' },
+  linger: { type: 'string' },
   seed: { type: 'string' },
   link: { type: 'string' },
   netns: { type: 'string' },
@@ -86,6 +89,7 @@ export function settingsFromFlags(v: RunFlagValues): RunSettings {
     timeout: v.timeout,
     connectTimeout: v['connect-timeout'],
     deadline: v.deadline,
+    linger: v.linger,
     seed: v.seed,
     link: v.link,
     netns: v.netns,

@@ -51,6 +51,8 @@ export interface RunConfig {
   connectTimeoutMs: number;
   /** No job starts after this many ms from the run's start. */
   deadlineMs: number;
+  /** The longest the capture goes on after the last job while our stack still retransmits. */
+  lingerMs: number;
   seed: number;
   link: LinkKind;
   /** True when the link was chosen because none was asked for. */
@@ -79,6 +81,7 @@ export interface RunSettings {
   timeout?: string | number | undefined;
   connectTimeout?: string | number | undefined;
   deadline?: string | number | undefined;
+  linger?: string | number | undefined;
   seed?: string | number | undefined;
   link?: string | undefined;
   faults?: string | undefined;
@@ -243,6 +246,7 @@ export function resolveRunConfig(s: RunSettings, opts: { privileged: boolean }):
     timeoutMs,
     connectTimeoutMs,
     deadlineMs,
+    lingerMs: durationFlag('linger', str(s.linger), 15_000, 0),
     seed,
     link,
     linkDefaulted,

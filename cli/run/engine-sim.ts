@@ -73,6 +73,7 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
         await runSim(clock, { until: () => done, untilMs: clock.now() + cfg.deadlineMs + cfg.timeoutMs + 1000, maxSteps: 50_000_000 });
         return p;
       },
+      wait: async (ms) => void (await runSim(clock, { untilMs: clock.now() + ms, maxSteps: 1_000_000 })),
       peerSockets: async () =>
         new Map(
           client.tcp

@@ -71,6 +71,7 @@ async function builtinOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files:
       link: 'tap',
       peerSocketSource: "the kernel's socket table (/proc/net/tcp in the lab namespace)",
       drive: (p) => p,
+      wait: sleep,
       peerSockets: () => kernelSockets(lab.stackIp, cfg.port, 'remote'),
     });
   } finally {
@@ -100,6 +101,7 @@ async function kernelOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: 
       link: 'tap',
       peerSocketSource: "the kernel-side server's sockets (/proc/net/tcp in the lab namespace)",
       drive: (p) => p,
+      wait: sleep,
       peerSockets: () => kernelSockets(lab.stackIp, cfg.port, 'local'),
     });
     const exit = exec?.exit();
@@ -110,6 +112,8 @@ async function kernelOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: 
     stack.close();
   }
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The namespace's TCP sockets of this run, keyed by the client side (`ip:port`, as capture

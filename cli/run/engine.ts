@@ -63,6 +63,20 @@ export function wrapTargetLink(
   return { link: injector, recorder, faults: injector };
 }
 
+/**
+ * After the last job, the capture goes on while our stack still has a retransmission timer
+ * armed (a FIN awaiting its ACK, or a SYN/ACK nobody will ever acknowledge), bounded by
+ * `--linger`: late retransmissions are evidence too (the seed's SYN/ACKs after close come one
+ * doubled RTO after the close).
+ */
+async function linger(cfg: RunConfig, ctx: EngineContext, stack: Stack, clock: Clock, wait: (ms: number) => Promise<void>): Promise<void> {
+  const until = clock.now() + cfg.lingerMs;
+  const step = 100;
+  while (!ctx.signal.aborted && clock.now() < until && stack.tcp.retransmissionsPending() > 0) {
+    await wait(Math.min(step, until - clock.now()));
+  }
+}
+
 /** Runs the jobs against a served target and collects what both engines report. */
 export async function driveJobs(
   cfg: RunConfig,
@@ -76,6 +90,8 @@ export async function driveJobs(
     recorder: RecordingLink;
     /** Waits for the jobs while keeping the engine turning (the sim driver, or plain await). */
     drive: <T>(p: Promise<T>) => Promise<T>;
+    /** Lets `ms` of the run's time pass (virtual on sim, real on tap). */
+    wait: (ms: number) => Promise<void>;
     /** Peer socket states at the end, keyed `ip:port` of the client side. */
     peerSockets: () => Promise<Map<string, string>>;
     peerSocketSource: string;
@@ -84,6 +100,7 @@ export async function driveJobs(
 ): Promise<RawRun> {
   const startedAt = parts.dialer.clock.now();
   const jobs = await parts.drive(runJobs(cfg, parts.dialer, { signal: ctx.signal, ...(ctx.onProgress ? { onDone: ctx.onProgress } : {}) }));
+  await linger(cfg, ctx, parts.target, parts.dialer.clock, parts.wait);
   const peerSockets = await parts.peerSockets();
   const stackStates = histogram(parts.target.tcp.connections().map((t) => linuxStateName(t.state.name)));
   const endedAt = parts.dialer.clock.now();

@@ -47,6 +47,9 @@ export async function executeRun(cfg: RunConfig, log: Logger): Promise<RunResult
       server: { ip: parseIpv4(cfg.serverIp)!, port: cfg.port },
       thresholds: { hang_ms: cfg.hangMs, slow_handshake_ms: cfg.slowHandshakeMs, storm_count: cfg.stormCount },
       partial: true,
+      // The capture ran until the run stopped, not until its last frame: a missing FIN or a hang
+      // is judged against that instant.
+      captureEndUnixS: raw.endedAt / 1000,
     });
     const verdict = judgeRun(cfg, raw, report);
     // Findings the injected faults explain move to the run section; the rest is the verdict.
