@@ -47,11 +47,18 @@ export class RealClock implements Clock {
   }
 }
 
-interface VirtualTimer {
-  id: number;
-  at: number;
-  cb: () => void;
+/** A virtual timer is its own handle: clearing marks it, the heap drops it when it reaches the top. */
+interface VirtualTimer extends TimerHandle {
+  readonly id: number;
+  readonly at: number;
+  readonly cb: () => void;
+  state: TimerState;
 }
+
+const PENDING = 0;
+const CANCELLED = 1;
+const DONE = 2;
+type TimerState = typeof PENDING | typeof CANCELLED | typeof DONE;
 
 /**
  * A clock that moves only when advanced. Timers fire in (time, creation order) order, so two
@@ -63,7 +70,8 @@ export class VirtualClock implements Clock {
   private nextId = 1;
   /** Binary min-heap ordered by (at, id). */
   private heap: VirtualTimer[] = [];
-  private readonly cancelled = new Set<number>();
+  /** Cancelled timers still in the heap (removed lazily: cancelling is the hot path). */
+  private cancelledInHeap = 0;
   private readonly deferred: Array<() => void> = [];
 
   constructor(startMs = 0) {
@@ -75,13 +83,18 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(delayMs: number, cb: () => void): TimerHandle {
-    const id = this.nextId++;
-    this.push({ id, at: this.t + Math.max(0, delayMs), cb });
-    return { id };
+    const timer: VirtualTimer = { id: this.nextId++, at: this.t + Math.max(0, delayMs), cb, state: PENDING };
+    this.push(timer);
+    return timer;
   }
 
   clearTimer(handle: TimerHandle | undefined): void {
-    if (handle) this.cancelled.add(handle.id);
+    const timer = handle as VirtualTimer | undefined;
+    if (timer?.state !== PENDING) return;
+    timer.state = CANCELLED;
+    this.cancelledInHeap++;
+    // Keep the heap from filling with the dead: rebuild once they are the majority.
+    if (this.cancelledInHeap > 1024 && this.cancelledInHeap * 2 > this.heap.length) this.compact();
   }
 
   /** Queues `cb` to run at the current instant, after the caller returns. */
@@ -91,7 +104,7 @@ export class VirtualClock implements Clock {
 
   /** Number of live timers (cancelled ones excluded). */
   pendingTimers(): number {
-    return this.heap.length - this.cancelledInHeap();
+    return this.heap.length - this.cancelledInHeap;
   }
 
   /** Time of the next live timer, or undefined. */
@@ -124,6 +137,7 @@ export class VirtualClock implements Clock {
       const top = this.heap[0];
       if (!top || top.at > untilMs) break;
       this.pop();
+      top.state = DONE;
       this.t = Math.max(this.t, top.at);
       top.cb();
       n++;
@@ -136,17 +150,21 @@ export class VirtualClock implements Clock {
     return this.runUntil(this.t + maxMs, maxEvents);
   }
 
-  private cancelledInHeap(): number {
-    let c = 0;
-    for (const h of this.heap) if (this.cancelled.has(h.id)) c++;
-    return c;
-  }
-
   private dropCancelledTop(): void {
-    while (this.heap.length > 0 && this.cancelled.has(this.heap[0]!.id)) {
-      this.cancelled.delete(this.heap[0]!.id);
+    while (this.heap.length > 0 && this.heap[0]!.state === CANCELLED) {
+      this.heap[0]!.state = DONE;
+      this.cancelledInHeap--;
       this.pop();
     }
+  }
+
+  /** Drops every cancelled timer and restores the heap order (bottom-up heapify). */
+  private compact(): void {
+    const live = this.heap.filter((x) => x.state === PENDING);
+    for (const x of this.heap) if (x.state === CANCELLED) x.state = DONE;
+    this.heap = live;
+    this.cancelledInHeap = 0;
+    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   private less(a: VirtualTimer, b: VirtualTimer): boolean {
@@ -171,18 +189,23 @@ export class VirtualClock implements Clock {
     const last = h.pop();
     if (h.length > 0 && last) {
       h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
+      this.siftDown(0);
     }
     return top;
+  }
+
+  private siftDown(start: number): void {
+    const h = this.heap;
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
   }
 }

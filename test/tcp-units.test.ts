@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { VirtualClock } from '../stack/clock.js';
+import { IsnGenerator, siphash24, sipKey } from '../stack/tcp/isn.js';
 import { Reassembly } from '../stack/tcp/reassembly.js';
 import { RtoEstimator } from '../stack/tcp/rto.js';
 import { SendBuffer } from '../stack/tcp/send-buffer.js';
@@ -159,4 +161,22 @@ test('bug profiles: known names, one-line error for unknown, stages exclusive', 
   assert.deepEqual(validateBugs(['minnesota-goodbye-halfway'])[0]!.defaults, { initialRto: 3000 });
   assert.throws(() => validateBugs(['nope']), (e: Error) => e instanceof BugProfileError && /unknown bug profile 'nope'/.test(e.message) && !e.message.includes('\n'));
   assert.throws(() => validateBugs(['minnesota-goodbye', 'minnesota-goodbye-halfway']), BugProfileError);
+});
+
+test('ISN function: SipHash-2-4 matches the paper\'s vectors; ISNs differ per tuple and follow the 4 µs clock', () => {
+  const key = sipKey(Uint8Array.from({ length: 16 }, (_, i) => i));
+  const hex = (n: number): string => {
+    const [lo, hi] = siphash24(key, Uint8Array.from({ length: n }, (_, i) => i));
+    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  };
+  assert.equal(hex(0), '726fdb47dd0e0e31');
+  assert.equal(hex(15), 'a129ca6149be45e5');
+  const clock = new VirtualClock(0);
+  const isn = new IsnGenerator(clock, 1);
+  const a = isn.next(1, 80, 2, 40000);
+  assert.notEqual(isn.next(1, 80, 2, 40001), a);
+  assert.equal(new IsnGenerator(clock, 1).next(1, 80, 2, 40000), a, 'same seed, same ISN');
+  assert.notEqual(new IsnGenerator(clock, 2).next(1, 80, 2, 40000), a, 'another key');
+  clock.advance(1);
+  assert.equal(isn.next(1, 80, 2, 40000), (a + 250) >>> 0, 'M ticks every 4 µs');
 });
