@@ -3,6 +3,8 @@ import { ipv4ToString } from '../addr.js';
 import type { StateName } from './state.js';
 import type { ResetReason, Tcb, TcbUser } from './tcb.js';
 
+const DUPLEX_OPTIONS = { allowHalfOpen: true, autoDestroy: false, emitClose: true };
+
 /**
  * A TCP connection as a Node Duplex stream, shaped like node:net's Socket so that an HTTP
  * server or client can sit on top:
@@ -21,23 +23,28 @@ import type { ResetReason, Tcb, TcbUser } from './tcb.js';
  */
 export class TcpSocket extends Duplex {
   readonly id: number;
-  readonly localAddress: string;
   readonly localPort: number;
-  readonly remoteAddress: string;
   readonly remotePort: number;
   /** Set once the connection needs nothing more from the socket (finished or reset). */
   tcbDone = false;
 
   constructor(private readonly tcb: Tcb) {
-    super({ allowHalfOpen: true, autoDestroy: false, emitClose: true });
+    super(DUPLEX_OPTIONS);
     this.id = tcb.id;
-    this.localAddress = ipv4ToString(tcb.localIp);
     this.localPort = tcb.localPort;
-    this.remoteAddress = ipv4ToString(tcb.remoteIp);
     this.remotePort = tcb.remotePort;
     this.on('finish', this.closeWhenDrained);
     this.on('end', this.closeWhenDrained);
     tcb.user = new SocketUser(this);
+  }
+
+  /** Dotted quads, made when asked (most connections never are). */
+  get localAddress(): string {
+    return ipv4ToString(this.tcb.localIp);
+  }
+
+  get remoteAddress(): string {
+    return ipv4ToString(this.tcb.remoteIp);
   }
 
   /** The connection's state, in mirage's names (`Established`, `Fin_wait_2`, …). */

@@ -29,6 +29,7 @@ export interface TcbHost {
   readonly config: TcpConfig;
   readonly bugs: BugSwitches;
   readonly stats: TcpStats;
+  /** Sends `seg` now; it is only valid during the call (the connection refills one object for every segment). */
   transmit(tcb: Tcb, seg: TcpRepr): void;
   traceTick(tcb: Tcb, from: State, action: Action, to: State): void;
   /** The handshake completed (after the segment that completed it was fully processed). */
@@ -137,6 +138,10 @@ export class Tcb {
   private lastAckSent = 0;
   /** TSecr of the segment being processed (0 when absent). */
   private segTsEcr = 0;
+  /** The segment handed to the host, refilled for every send (see TcbHost.transmit): no allocation per segment. */
+  private readonly out: TcpRepr;
+  private readonly tsOption = { kind: 'timestamps' as const, tsval: 0, tsecr: 0 };
+  private readonly tsOptions: TcpOption[] = [NOP, NOP, this.tsOption];
   /** Out-of-order runs to report, most recently changed first (RFC 2018 §4). */
   private sackList: Array<[number, number]> = [];
   // Receive sequence space.
@@ -222,6 +227,7 @@ export class Tcb {
     this.sackOk = cfg.sack;
     this.tsOk = cfg.timestamps;
     this.tsOffset = p.tsOffset;
+    this.out = { srcPort: p.localPort, dstPort: p.remotePort, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
     this.reasm = new Reassembly(cfg.reassemblyBlocks);
     this.rto = new RtoEstimator({ initial: cfg.initialRto, min: cfg.minRto, max: cfg.maxRto, granularity: 1 });
     this.cwnd = this.initialWindow();
@@ -1087,26 +1093,27 @@ export class Tcb {
   }
 
   private segment(flags: number, seq: number, payload: Uint8Array): TcpRepr {
-    return {
-      srcPort: this.localPort,
-      dstPort: this.remotePort,
-      seq,
-      ack: flags & ACK ? this.rcvNxt : 0,
-      flags,
-      window: flags & RST ? 0 : this.windowField(),
-      urgent: 0,
-      options: flags & RST ? NO_OPTIONS : this.segmentOptions(),
-      payload,
-    };
+    const out = this.out;
+    out.seq = seq;
+    out.ack = flags & ACK ? this.rcvNxt : 0;
+    out.flags = flags;
+    out.window = flags & RST ? 0 : this.windowField();
+    out.options = flags & RST ? NO_OPTIONS : this.segmentOptions();
+    out.payload = payload;
+    return out;
   }
 
   /** Timestamps on every segment once negotiated (RFC 7323 §3.2), then the SACK blocks (at most 3 beside timestamps, 4 alone). */
   private segmentOptions(): TcpOption[] {
     const sack = this.sackList.length > 0;
     if (!this.tsOk && !sack) return NO_OPTIONS;
-    const opts: TcpOption[] = [];
-    if (this.tsOk) opts.push(NOP, NOP, { kind: 'timestamps', tsval: this.tsNow(), tsecr: this.tsRecent });
-    if (sack) opts.push(NOP, NOP, { kind: 'sack', blocks: this.sackList.slice(0, this.tsOk ? 3 : 4) });
+    if (this.tsOk) {
+      this.tsOption.tsval = this.tsNow();
+      this.tsOption.tsecr = this.tsRecent;
+      if (!sack) return this.tsOptions;
+    }
+    const opts: TcpOption[] = this.tsOk ? [...this.tsOptions] : [];
+    opts.push(NOP, NOP, { kind: 'sack', blocks: this.sackList.slice(0, this.tsOk ? 3 : 4) });
     return opts;
   }
 
