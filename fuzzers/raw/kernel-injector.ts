@@ -110,10 +110,9 @@ export class KernelInjector {
   }
 
   /**
-   * Sends one segment as an IPv4 datagram (TTL 64, DF, no IP options) built with our emitters,
-   * checksums included. Resolves with the datagram handed to the kernel once sendto() took it;
-   * rejects with InjectError (`not-in-lab` before anything is sent, `send-failed`, `closed`).
-   * Never retries.
+   * Sends one segment as the IPv4 datagram `tcpDatagram` builds. Resolves with that datagram
+   * once sendto() took it; rejects with InjectError (`not-in-lab` before anything is sent,
+   * `send-failed`, `closed`). Never retries.
    */
   sendTcp(seg: TcpInjection): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new InjectError('closed', 'the kernel injector is closed'));
@@ -122,19 +121,7 @@ export class KernelInjector {
     if (((seg.dst & mask) >>> 0) !== net) {
       return Promise.reject(new InjectError('not-in-lab', `refusing to inject toward ${ipv4ToString(seg.dst)}: outside the lab's ${ipv4ToString(net)}/${this.lab.prefixLen}`));
     }
-    const datagram = emitIpv4({
-      src: seg.src,
-      dst: seg.dst,
-      protocol: IPPROTO_TCP,
-      ttl: TTL,
-      tos: 0,
-      ident: 0,
-      dontFragment: true,
-      moreFragments: false,
-      fragmentOffset: 0,
-      options: EMPTY,
-      payload: emitTcp(seg.repr, seg.src, seg.dst),
-    });
+    const datagram = tcpDatagram(seg);
     const buf = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
     const dst = ipv4ToString(seg.dst);
     return new Promise((resolve, reject) => {
@@ -157,6 +144,23 @@ export class KernelInjector {
     this.closed = true;
     this.socket.close();
   }
+}
+
+/** The IPv4 datagram sendTcp hands to the kernel: TTL 64, DF, ident 0, no IP options, checksums computed. */
+export function tcpDatagram(seg: TcpInjection): Uint8Array {
+  return emitIpv4({
+    src: seg.src,
+    dst: seg.dst,
+    protocol: IPPROTO_TCP,
+    ttl: TTL,
+    tos: 0,
+    ident: 0,
+    dontFragment: true,
+    moreFragments: false,
+    fragmentOffset: 0,
+    options: EMPTY,
+    payload: emitTcp(seg.repr, seg.src, seg.dst),
+  });
 }
 
 /** raw-socket is CommonJS with a native addon: loaded on first use, so importing this is free. */
