@@ -106,7 +106,7 @@ async function attack(dir: string): Promise<Record<string, unknown>> {
     };
 
     const phases: Array<Record<string, unknown>> = [];
-    /** Injects the segments back to back (the kernel sends them within microseconds). */
+    /** Injects the segments one right after the other (well inside one challenge-ACK second). */
     const phase = async (name: string, build: (o: ObservedConnection) => TcpRepr[]): Promise<void> => {
       await settle();
       const observed = observe();
