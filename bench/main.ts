@@ -1,5 +1,6 @@
 import type { BenchResult } from './result.js';
 import { enterLabNamespace, labPrivilegeProblem } from '../stack/link/lab.js';
+import { iproute } from '../stack/link/tap.js';
 
 /**
  * `npm run bench [-- NAME...]`: every benchmark, or the named ones. Each prints ratios against a
@@ -40,7 +41,11 @@ async function main(): Promise<number> {
   }
   const selected = names.length > 0 ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
   const problem = labPrivilegeProblem();
-  if (selected.some((b) => b.lab) && problem === undefined) await enterLabNamespace();
+  if (selected.some((b) => b.lab) && problem === undefined) {
+    await enterLabNamespace();
+    // A new namespace starts with loopback down; the kernel baselines run over it.
+    iproute(['link', 'set', 'dev', 'lo', 'up']);
+  }
   const results: BenchResult[] = [];
   for (const b of selected) {
     if (b.lab && problem !== undefined) {
