@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     iproute(['link', 'set', 'dev', 'lo', 'up']);
   }
   const results: BenchResult[] = [];
+  const failed: string[] = [];
   for (const b of selected) {
     if (b.lab && problem !== undefined) {
       process.stderr.write(`bench ${b.name}: skipped — ${problem}\n`);
@@ -54,12 +55,18 @@ async function main(): Promise<number> {
     }
     process.stderr.write(`bench ${b.name}: ${b.summary} ...\n`);
     const t0 = performance.now();
-    results.push(...(await b.run()));
-    process.stderr.write(`bench ${b.name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    try {
+      results.push(...(await b.run()));
+      process.stderr.write(`bench ${b.name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    } catch (e) {
+      // One failed benchmark does not hide the others' figures; the exit code still says it.
+      failed.push(b.name);
+      process.stderr.write(`bench ${b.name}: FAILED: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
   }
   process.stdout.write(table(results) + '\n\n');
   for (const r of results) process.stdout.write(JSON.stringify(r) + '\n');
-  return 0;
+  return failed.length > 0 ? 1 : 0;
 }
 
 main().then(
