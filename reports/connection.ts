@@ -214,7 +214,31 @@ export class Connection {
   firstSynNs = -1;
   firstSynAckNs = -1;
   private synAckSeq = 0;
+  /** The client's first ACK of the server's ISN: the handshake's third segment on the wire. */
   handshakeAckNs = -1;
+  handshakeAckFrame = 0;
+  /**
+   * SYN/ACKs the server resent after the handshake ACK was captured and before it sent anything
+   * else: it had not taken that ACK (RFC 9293 §3.10.7.4: an acceptable ACK in SYN-RECEIVED moves
+   * the connection to ESTABLISHED, and nothing is left to resend).
+   */
+  synAckAfterAck = 0;
+  firstSynAckAfterAckNs = -1;
+  firstSynAckAfterAckFrame = 0;
+  /** The client's first ACK of the server's ISN after the latest such SYN/ACK. */
+  private answerNs = -1;
+  private answerFrame = 0;
+  /** The server's first segment that is not SYN/ACK or RST: it is past SYN-RECEIVED by then. */
+  serverSpokeNs = -1;
+  /**
+   * When the server took the client's ACK, once it resent its SYN/ACK after the handshake ACK:
+   * the ACK answering its last SYN/ACK (or its own first segment when that answer was not
+   * captured); -1 while the server never showed it left SYN-RECEIVED.
+   */
+  acceptAfterResendNs = -1;
+  acceptAfterResendFrame = 0;
+  /** The accept time is the client's captured answer (not the server's own next segment). */
+  acceptAnswered = false;
   /** The next connection in the same FlowTable hash bucket. */
   nextInBucket: Connection | undefined = undefined;
   /** Set when both sides sent FIN or anyone sent RST: the connection may be finalised once idle. */
@@ -283,6 +307,12 @@ export class Connection {
           this.synAckSide = side;
           this.firstSynAckNs = t;
           this.synAckSeq = seq;
+        } else if (side === this.synAckSide && seq === this.synAckSeq && this.handshakeAckNs >= 0 && this.serverSpokeNs < 0) {
+          if (this.synAckAfterAck++ === 0) {
+            this.firstSynAckAfterAckNs = t;
+            this.firstSynAckAfterAckFrame = s.frame;
+          }
+          this.answerNs = -1;
         }
         if (p.finCount > 0 || p.rstCount > 0) d.synAckAfterPeerClose++;
       } else {
@@ -292,14 +322,21 @@ export class Connection {
           this.firstSynNs = t;
         }
       }
-    } else if (
-      fl & ACK &&
-      this.handshakeAckNs < 0 &&
-      side === this.synSide &&
-      this.firstSynAckNs >= 0 &&
-      ack === ((this.synAckSeq + 1) >>> 0)
-    ) {
-      this.handshakeAckNs = t;
+    } else if (fl & ACK && side === this.synSide && this.firstSynAckNs >= 0 && ack === ((this.synAckSeq + 1) >>> 0)) {
+      if (this.handshakeAckNs < 0) {
+        this.handshakeAckNs = t;
+        this.handshakeAckFrame = s.frame;
+      } else if (this.synAckAfterAck > 0 && this.answerNs < 0 && this.serverSpokeNs < 0) {
+        this.answerNs = t;
+        this.answerFrame = s.frame;
+      }
+    } else if (fl & ACK && (fl & RST) === 0 && side === this.synAckSide && this.serverSpokeNs < 0) {
+      this.serverSpokeNs = t;
+      if (this.synAckAfterAck > 0) {
+        this.acceptAnswered = this.answerNs >= 0;
+        this.acceptAfterResendNs = this.acceptAnswered ? this.answerNs : t;
+        this.acceptAfterResendFrame = this.acceptAnswered ? this.answerFrame : s.frame;
+      }
     }
 
     if (fl & FIN) {

@@ -1,4 +1,4 @@
-import type { ConnectionFinding, EndpointCounts } from './record.js';
+import { PAUSE_TAG, type ConnectionFinding, type EndpointCounts, type FindingCause } from './record.js';
 import type { Endpoint, Finding, FindingInstance, FindingKind, ShowFilter, Thresholds } from './report.js';
 
 /** Instances kept per finding group in the report (the rest are counted). */
@@ -34,6 +34,9 @@ interface Group {
   /** Per instance kept in `instances`: packets its stream/frame filter shows. */
   packets: number[];
   tags: Map<string, number>;
+  causes: Map<FindingCause, number>;
+  /** Smallest and largest `ms` of the group's findings that have one. */
+  msRange: [number, number] | null;
 }
 
 const endpointKey = (e: Endpoint): string => `${e.ip}:${e.port}`;
@@ -76,7 +79,7 @@ export class FindingCollector {
       const gk = `${f.kind}|${f.culprit}|${key}`;
       let g = this.groups.get(gk);
       if (!g) {
-        g = { kind: f.kind, culprit: f.culprit, server, connections: 0, instances: [], packets: [], tags: new Map() };
+        g = { kind: f.kind, culprit: f.culprit, server, connections: 0, instances: [], packets: [], tags: new Map(), causes: new Map(), msRange: null };
         this.groups.set(gk, g);
       }
       g.connections++;
@@ -85,6 +88,8 @@ export class FindingCollector {
         g.packets.push(f.packets);
       }
       if (f.tag) g.tags.set(f.tag, (g.tags.get(f.tag) ?? 0) + 1);
+      if (f.cause) g.causes.set(f.cause, (g.causes.get(f.cause) ?? 0) + 1);
+      if (f.ms !== undefined) g.msRange = g.msRange ? [Math.min(g.msRange[0], f.ms), Math.max(g.msRange[1], f.ms)] : [f.ms, f.ms];
     }
   }
 
@@ -137,14 +142,27 @@ function title(g: Group, total: number, t: Thresholds): string {
       return `${ep} refused ${n}`;
     case 'unanswered-syn':
       return `${ep} answered no SYN on ${n}`;
-    case 'slow-handshake':
-      return `${n} to ${ep} took ≥ ${t.slow_handshake_ms} ms to connect`;
+    case 'slow-handshake': {
+      const paused = g.tags.get(PAUSE_TAG) ?? 0;
+      const pause = `paused ${msRange(g)} ms after the handshake`;
+      const why = `it resent its SYN/ACK instead of taking the client's ACK`;
+      if (paused === g.connections) return `${who(g)} ${pause} on ${n}: ${why}`;
+      return `${n} to ${ep} took ≥ ${t.slow_handshake_ms} ms to connect${paused > 0 ? `; on ${paused} the server ${pause}: ${why}` : ''}`;
+    }
     case 'zero-window-stall':
       return `${who(g)} held a zero window ≥ ${t.zero_window_ms} ms on ${n}`;
     case 'duplicate-ack-after-fin':
       return `${who(g)} kept sending duplicate ACKs after FIN on ${n}`;
   }
 }
+
+/** "3000" or "2990–3010" (rounded ms). */
+function msRange(g: Group): string {
+  const [lo, hi] = (g.msRange ?? [0, 0]).map(Math.round) as [number, number];
+  return lo === hi ? `${lo}` : `${lo}–${hi}`;
+}
+
+const connections = (n: number): string => `${n} connection${n === 1 ? '' : 's'}`;
 
 /** "FIN_WAIT2 on 128 connections, FIN_WAIT1 on 3" from a group's tag counts. */
 function tagSummary(g: Group): string {
@@ -187,13 +205,20 @@ function explanation(g: Group, t: Thresholds): string {
         `zero-window = a receiver stopped reading, no-response = the client's last message was never answered. ` +
         `Keep-alives and bare ACKs do not count as progress.`
       );
-    case 'retransmit-storm':
+    case 'retransmit-storm': {
+      const held = g.causes.get('server-held-ack') ?? 0;
       return (
         `A segment is sent again when its acknowledgement does not arrive before the retransmission timer fires ` +
         `(RFC 6298), and the timer doubles each time. Sending one segment ${t.storm_count} or more times (${tagSummary(g)}) ` +
         `means the peer never acknowledged it: the packets are lost on the way, or the peer ignores them — ` +
-        `e.g. a server resending SYN/ACK because it never processed the client's ACK.`
+        `e.g. a server resending SYN/ACK because it never processed the client's ACK.` +
+        (held > 0
+          ? ` On ${connections(held)} the resending began while the server had not yet taken the client's handshake ACK ` +
+            `(it resent its SYN/ACK afterwards): a server stuck before ESTABLISHED acknowledges nothing, so here the server ` +
+            `held back its ACK, not the network.`
+          : '')
       );
+    }
     case 'retransmit-after-close':
       return (
         `After the peer's FIN acknowledged everything, or after a RST ended the connection, there is nothing left to resend; ` +
@@ -214,11 +239,23 @@ function explanation(g: Group, t: Thresholds): string {
         `The client's SYN and its retransmissions got neither SYN/ACK nor RST: the server is down or unreachable, ` +
         `its listen queue is full, or a filter drops the packets.`
       );
-    case 'slow-handshake':
-      return (
+    case 'slow-handshake': {
+      const paused = g.tags.get(PAUSE_TAG) ?? 0;
+      const slow =
         `SYN → SYN/ACK measures how fast the server's stack answers; SYN → ACK adds the client's side. Over ${t.slow_handshake_ms} ms ` +
-        `usually means a SYN or SYN/ACK was lost and resent after the 1 s initial timeout (RFC 6298 §2), or an overloaded listener.`
-      );
+        `usually means a SYN or SYN/ACK was lost and resent after the 1 s initial timeout (RFC 6298 §2), or an overloaded listener.`;
+      const pause =
+        `A connection opens with three segments: the client's SYN, the server's SYN/ACK and the client's ACK (RFC 9293 §3.5). ` +
+        `The client's ACK completed the handshake on the wire and the client went on to send, yet the server resent its SYN/ACK ` +
+        `as if that ACK had never come: it had not processed it (or the ACK was lost after the capture point). Until then the server ` +
+        `held the connection half-open (SYN-RECEIVED): it acknowledged nothing and sent nothing, and waited for its retransmission ` +
+        `timer. Only the client's answer to the resent SYN/ACK let the connection in, ${msRange(g)} ms after the handshake: ` +
+        `a connection that opens at once and then sits silent before any data. A listener that hands the new connection to the ` +
+        `application before it processes the handshake's final ACK does this.`;
+      if (paused === 0) return slow;
+      if (paused === g.connections) return pause;
+      return `${slow} On ${connections(paused)} the server paused after the handshake instead: ${pause}`;
+    }
     case 'zero-window-stall':
       return (
         `A zero window means the receiver's buffer is full because its application is not reading. The sender must stop ` +

@@ -34,7 +34,17 @@ export interface ConnectionFinding {
   packets: number;
   /** A sub-case counted in the group's explanation (e.g. the closer's state, why a hang waits). */
   tag: string;
+  /** What caused it, when the connection shows it (counted in the group's explanation). */
+  cause?: FindingCause;
+  /** The finding's own duration (e.g. the pause after the handshake), for the group's title. */
+  ms?: number;
 }
+
+/** The slow-handshake sub-case where the server resent its SYN/ACK after the client's ACK. */
+export const PAUSE_TAG = 'SYN/ACK resent after the ACK';
+
+/** Client retransmissions that began while the server had not taken the handshake's ACK. */
+export type FindingCause = 'server-held-ack';
 
 export interface BuiltConnection {
   record: ConnectionRecord;
@@ -195,6 +205,14 @@ function stateGuess(conn: Connection, c: 0 | 1, v: Verdict): { client: TcpState;
   }
 }
 
+/**
+ * When the server took the client's handshake ACK: the ACK itself, unless the server resent its
+ * SYN/ACK after it (then the answer to its last SYN/ACK; -1 if it never showed it took one).
+ */
+function serverAcceptNs(conn: Connection): number {
+  return conn.synAckAfterAck > 0 ? conn.acceptAfterResendNs : conn.handshakeAckNs;
+}
+
 /** "SYN", "SYN/ACK", "FIN" or "data": what a retransmitted segment was. */
 function segmentKind(flags: number): string {
   if (flags & SYN) return flags & ACK ? 'SYN/ACK' : 'SYN';
@@ -237,6 +255,8 @@ export function buildConnection(conn: Connection, endNs: number, t: Thresholds, 
   const sClose = firstClose(ss);
   const synToSynAck = conn.firstSynNs >= 0 && conn.firstSynAckNs >= 0 ? conn.firstSynAckNs - conn.firstSynNs : -1;
   const connect = conn.firstSynNs >= 0 && conn.handshakeAckNs >= 0 ? conn.handshakeAckNs - conn.firstSynNs : -1;
+  const acceptNs = serverAcceptNs(conn);
+  const accept = conn.firstSynNs >= 0 && acceptNs >= 0 ? acceptNs - conn.firstSynNs : -1;
   const firstFin = Math.min(...[cs.firstFinNs, ss.firstFinNs].filter((x) => x >= 0), Infinity);
   const firstRst = Math.min(...[cs.firstRstNs, ss.firstRstNs].filter((x) => x >= 0), Infinity);
 
@@ -255,6 +275,8 @@ export function buildConnection(conn: Connection, endNs: number, t: Thresholds, 
       ack_seen: conn.handshakeAckNs >= 0,
       syn_to_synack_ms: synToSynAck >= 0 ? msec(synToSynAck) : null,
       connect_ms: connect >= 0 ? msec(connect) : null,
+      synack_after_ack: conn.synAckAfterAck,
+      server_accept_ms: accept >= 0 ? msec(accept) : null,
       irtt_ms: conn.analysis.irttNs !== 0 ? msec(conn.analysis.irttNs) : null,
       mss: { c: cs.mss >= 0 ? cs.mss : null, s: ss.mss >= 0 ? ss.mss : null },
       wscale: { c: cs.wscale >= 0 ? cs.wscale : null, s: ss.wscale >= 0 ? ss.wscale : null },
@@ -329,12 +351,14 @@ function connectionFindings(
     detail: string,
     packets = 0,
     tag = '',
+    extra: Pick<ConnectionFinding, 'cause' | 'ms'> = {},
   ): void => {
     out.push({
       kind,
       culprit,
       packets,
       tag,
+      ...extra,
       instance: {
         stream: r.stream,
         client: r.client,
@@ -389,15 +413,19 @@ function connectionFindings(
     const storm = d.worstStorm();
     if (storm && storm.sends >= t.storm_count) {
       const rel = (storm.seq - conn.analysis.sides[k].baseSeq) >>> 0;
+      // The client resent because the server, stuck before taking the handshake's ACK, acknowledged nothing.
+      const heldAck = k === c && conn.synAckAfterAck > 0 && storm.firstNs >= conn.handshakeAckNs && (conn.acceptAfterResendNs < 0 || storm.firstNs < conn.acceptAfterResendNs);
       add(
         'retransmit-storm',
         who,
         storm.frames,
         storm.firstNs,
         storm.lastNs,
-        `${who} sent the segment at relative seq ${rel} (${storm.len} byte${storm.len === 1 ? "" : "s"}) ${storm.sends} times; retransmissions in frames ${frameList(storm.frames)}`,
+        `${who} sent the segment at relative seq ${rel} (${storm.len} byte${storm.len === 1 ? '' : 's'}) ${storm.sends} times; retransmissions in frames ${frameList(storm.frames)}` +
+          (heldAck ? `; they began while the server had not taken the client's handshake ACK (it resent its SYN/ACK at frame ${conn.firstSynAckAfterAckFrame})` : ''),
         d.rexmtPkts,
         segmentKind(storm.tcpFlags),
+        heldAck ? { cause: 'server-held-ack' } : {},
       );
     }
     if (d.afterCloseCount >= t.after_close_count) {
@@ -459,15 +487,39 @@ function connectionFindings(
     );
   }
   const hs = r.handshake;
-  const slow = Math.max(hs.syn_to_synack_ms ?? 0, hs.connect_ms ?? 0);
-  if (slow >= t.slow_handshake_ms) {
+  const accepted = hs.server_accept_ms !== null && hs.server_accept_ms !== hs.connect_ms ? `, SYN→server accept ${hs.server_accept_ms} ms` : '';
+  const timing = `SYN→SYN/ACK ${hs.syn_to_synack_ms ?? '–'} ms, SYN→ACK ${hs.connect_ms ?? '–'} ms${accepted}`;
+  const pauseNs = conn.synAckAfterAck > 0 && conn.acceptAfterResendNs >= 0 ? conn.acceptAfterResendNs - conn.handshakeAckNs : -1;
+  if (pauseNs >= 0 && msec(pauseNs) >= t.slow_handshake_ms) {
+    // The handshake as the server saw it ended when it took an ACK, not when the first ACK passed.
+    const ss = conn.stats[s];
+    const firstData = ss.firstPayloadNs >= 0 ? ss.firstPayloadNs : conn.serverSpokeNs;
+    const what = ss.firstPayloadNs >= 0 ? 'data' : 'segment';
+    const resentNs = conn.firstSynAckAfterAckNs - conn.handshakeAckNs;
+    add(
+      'slow-handshake',
+      'server',
+      [conn.handshakeAckFrame, conn.firstSynAckAfterAckFrame, conn.acceptAfterResendFrame],
+      conn.handshakeAckNs,
+      conn.acceptAfterResendNs,
+      `the server resent its SYN/ACK (frame ${conn.firstSynAckAfterAckFrame}) ${msec(resentNs)} ms after the client's ACK (frame ${conn.handshakeAckFrame}) ` +
+        `had completed the handshake: it had not processed that ACK. ` +
+        (conn.acceptAnswered
+          ? `It took the client's answer at frame ${conn.acceptAfterResendFrame}, `
+          : `The client's answer was not captured; the server's next segment (frame ${conn.acceptAfterResendFrame}) shows it took one, `) +
+        `and its first ${what} came ${msec(firstData - conn.handshakeAckNs)} ms after the handshake (${timing})`,
+      0,
+      PAUSE_TAG,
+      { ms: msec(pauseNs) },
+    );
+  } else if (Math.max(hs.syn_to_synack_ms ?? 0, hs.connect_ms ?? 0, hs.server_accept_ms ?? 0) >= t.slow_handshake_ms) {
     add(
       'slow-handshake',
       'server',
       [conn.firstFrame],
       conn.firstSynNs,
-      conn.handshakeAckNs >= 0 ? conn.handshakeAckNs : conn.firstSynAckNs,
-      `SYN→SYN/ACK ${hs.syn_to_synack_ms ?? '–'} ms, SYN→ACK ${hs.connect_ms ?? '–'} ms (${hs.syn_count} SYN, ${hs.synack_count} SYN/ACK)`,
+      Math.max(serverAcceptNs(conn), conn.handshakeAckNs, conn.firstSynAckNs),
+      `${timing} (${hs.syn_count} SYN, ${hs.synack_count} SYN/ACK)`,
     );
   }
   return out;

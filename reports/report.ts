@@ -40,7 +40,10 @@ export interface Thresholds {
   fin_wait_ms: number;
   /** One segment sent this many times (original included) is a retransmit storm. */
   storm_count: number;
-  /** SYN → SYN/ACK, or SYN → handshake ACK, slower than this is a slow handshake. */
+  /**
+   * SYN → SYN/ACK, SYN → handshake ACK, or SYN → the ACK the server took, slower than this is a
+   * slow handshake; so is a pause this long between the client's ACK and the ACK the server took.
+   */
   slow_handshake_ms: number;
   /** A zero window held this long is a stall. */
   zero_window_ms: number;
@@ -159,6 +162,17 @@ export interface ConnectionRecord {
     ack_seen: boolean;
     syn_to_synack_ms: number | null;
     connect_ms: number | null;
+    /**
+     * SYN/ACKs the server resent after the client's handshake ACK was captured, before it sent
+     * anything else: it had not taken that ACK (processed it late, or it was lost past the capture point).
+     */
+    synack_after_ack: number;
+    /**
+     * SYN → the ACK the server took: `connect_ms`, unless it resent its SYN/ACK after that ACK;
+     * then the client's answer to its last SYN/ACK (or its own next segment when that answer was
+     * not captured). Null when the server never showed it took one.
+     */
+    server_accept_ms: number | null;
     irtt_ms: number | null;
     mss: { c: number | null; s: number | null };
     wscale: { c: number | null; s: number | null };

@@ -202,6 +202,83 @@ describe('findings of the minnesota-goodbye kind', () => {
       ['duplicate-ack-after-fin', 'missing-fin', 'retransmit-after-close', 'retransmit-storm'],
     );
   });
+
+  it('a server that never took the ACK accepted nothing: no server accept time, no pause', () => {
+    assert.equal(r.handshake.synack_after_ack, 3);
+    assert.equal(r.handshake.server_accept_ms, null);
+    assert.equal(r.handshake.connect_ms, 2);
+  });
+});
+
+describe('the halfway pause: SYN/ACK resent after the client ACK, then data', () => {
+  // The seed's halfway fix: SYN, SYN/ACK, the client's ACK + data + FIN, nothing from the server
+  // while the client resends, the SYN/ACK again after the 3 s timer, the client's duplicate ACK,
+  // then the server's data and FIN.
+  function halfway(frames: TimedFrame[], port: number, t: number): void {
+    const c = new Conversation(frames, [CLIENT, port], [SERVER, 19], { t, isn: [100, 9000] });
+    c.send(0, SYN, { dt: 0.0001 }).send(1, SYN | ACK, { dt: 0.0001 }).send(0, ACK, { dt: 0 }).send(0, PSH | ACK, { len: 7, dt: 0 }).send(0, FIN | ACK, { dt: 0.2 });
+    for (const dt of [0.4, 0.8, 1.5999]) c.send(0, FIN | PSH | ACK, { seq: 101, len: 7, dt });
+    c.send(1, SYN | ACK, { seq: 9000, ack: 101, dt: 0.0001 }).send(0, ACK, { dt: 0 }).send(1, FIN | PSH | ACK, { ack: 109, len: 17, dt: 0.0001 }).send(0, ACK);
+  }
+  const frames: TimedFrame[] = [];
+  halfway(frames, 40000, 1000);
+  halfway(frames, 40001, 1010);
+  const report = analyzeFrames(frames);
+  const r = report.connections[0]!;
+
+  it('the record: the ACK completed the handshake on the wire, the server took one 3 s later', () => {
+    assert.equal(r.handshake.ack_seen, true);
+    assert.equal(r.handshake.connect_ms, 0.2);
+    assert.equal(r.handshake.synack_count, 2);
+    assert.equal(r.handshake.synack_after_ack, 1);
+    assert.equal(r.handshake.server_accept_ms, 3000.2);
+    assert.equal(r.close.verdict, 'complete');
+  });
+
+  it('slow-handshake names the pause: title, explanation and the frames of ACK, resent SYN/ACK and the answer', () => {
+    const f = finding(report, 'slow-handshake');
+    assert.equal(f.title, "server 10.77.0.2:19 paused 3000 ms after the handshake on 2/2 connections: it resent its SYN/ACK instead of taking the client's ACK");
+    assert.match(f.explanation, /the server resent its SYN\/ACK as if that ACK had never come: it had not processed it/);
+    assert.match(f.explanation, /3000 ms after the handshake/);
+    assert.deepEqual(f.instances[0]!.frames, [3, 9, 10]);
+    assert.equal(
+      f.instances[0]!.detail,
+      "the server resent its SYN/ACK (frame 9) 2999.9 ms after the client's ACK (frame 3) had completed the handshake: it had not processed that ACK. " +
+        'It took the client\'s answer at frame 10, and its first data came 3000 ms after the handshake (SYN→SYN/ACK 0.1 ms, SYN→ACK 0.2 ms, SYN→server accept 3000.2 ms)',
+    );
+    assert.equal(f.instances[0]!.t, 0.0002);
+    assert.equal(f.instances[0]!.t_end, 3.0002);
+    assert.equal(f.show.tshark_packets, 6, 'SYN and two SYN/ACKs per connection');
+  });
+
+  it('the client storm says the server held back its ACK', () => {
+    const storm = finding(report, 'retransmit-storm');
+    assert.equal(storm.culprit, 'client');
+    assert.match(storm.explanation, /On 2 connections the resending began while the server had not yet taken the client's handshake ACK/);
+    assert.match(storm.instances[0]!.detail, /began while the server had not taken the client's handshake ACK \(it resent its SYN\/ACK at frame 9\)/);
+  });
+
+  it('without the captured answer, the server\'s next segment bounds the pause', () => {
+    const lost = frames.filter((_, i) => i !== 9);
+    const rep = analyzeFrames(lost);
+    assert.equal(rep.connections[0]!.handshake.server_accept_ms, 3000.2, "the server's data went out at the same instant");
+    assert.match(finding(rep, 'slow-handshake').instances[0]!.detail, /The client's answer was not captured; the server's next segment \(frame 10\) shows it took one/);
+  });
+
+  it('a pause under the threshold is no finding; a higher threshold drops it', () => {
+    assert.deepEqual(analyzeFrames(frames, { thresholds: { slow_handshake_ms: 3001 } }).findings.filter((f) => f.kind === 'slow-handshake'), []);
+  });
+
+  it('a SYN/ACK resent before the ACK was captured is ordinary loss, not the pause', () => {
+    const lossy: TimedFrame[] = [];
+    new Conversation(lossy, [CLIENT, 40000], [SERVER, 80]).send(0, SYN).send(1, SYN | ACK, { dt: 1 }).send(1, SYN | ACK, { seq: 5000 }).send(0, ACK).send(1, PSH | ACK, { len: 5 });
+    const rep = analyzeFrames(lossy);
+    assert.equal(only(rep).handshake.synack_after_ack, 0);
+    assert.equal(only(rep).handshake.server_accept_ms, only(rep).handshake.connect_ms);
+    const f = finding(rep, 'slow-handshake');
+    assert.equal(f.title, '1/1 connections to 10.77.0.2:80 took ≥ 1000 ms to connect');
+    assert.doesNotMatch(f.explanation, /paused/);
+  });
 });
 
 describe('stalls, handshakes, reuse and orientation', () => {
