@@ -75,6 +75,9 @@ test('fixed order (default): FIN right after the data, no retransmission', async
     `{ Syn_rcvd ${isn} }  - Recv_ack ${isn + 1} ->  { Established }`,
     '{ Established }  - Recv_fin ->  { Close_wait }',
     `{ Close_wait }  - Send_fin ${finSeq} ->  { Last_ack ${finSeq} }`,
+    // The client, its FIN already sent, ACKs the data at once (nothing of its own could carry
+    // the ACK later), then the FIN.
+    `{ Last_ack ${finSeq} }  - Recv_ack ${finSeq} ->  { Last_ack ${finSeq} }`,
     `{ Last_ack ${finSeq} }  - Recv_ack ${finSeq + 1} ->  { Closed }`,
   ]);
   const dataAt = r.fromServer.find((f) => f.payload > 0)!.timeMs;

@@ -6,7 +6,7 @@ import { Rng } from '../stack/rng.js';
 import { runSim } from '../stack/sim-driver.js';
 import type { TcpConfig } from '../stack/tcp/config.js';
 import type { TcpSocket } from '../stack/tcp/socket.js';
-import { ACK, SYN, tcpOptionsSackBlocks, tcpOptionsTimestamps, type TcpOption } from '../stack/wire/tcp.js';
+import { ACK, FIN, PSH, SYN, tcpFlagsShort, tcpOptionsSackBlocks, tcpOptionsTimestamps, type TcpOption } from '../stack/wire/tcp.js';
 import { DUT_IP, peerOpens, rawBench, summary, twoStacks, type Bench } from './helpers/tcp-peer.js';
 
 const PORT = 80;
@@ -148,6 +148,49 @@ test('tail loss probe (RFC 8985 §7): an unacknowledged tail is probed after 2·
   assert.equal(probes[0]!.seg.seq, iss + 1 + MSS, 'the last segment sent');
   assert.equal(b.stack.tcp.stats.tailLossProbes, 1);
   assert.equal(b.stack.tcp.stats.rtoExpiries, 0);
+});
+
+test("data that arrives after our FIN is ACKed at once: a SACK peer's data and FIN in flight must not wait for its 2·SRTT probe", async () => {
+  // The goodbye exchange that Linux clients reset when our ACK of their data waited for the
+  // delayed-ACK timer: their FIN's tail loss probe crossed our ACK of the FIN, and our ACK of
+  // the probe (from TIME-WAIT) met a closed socket.
+  const b = rawBench({ tcp: { delayedAckMs: 200 } });
+  const { sock, iss } = await established(b, SACK_SYN);
+  const from = b.peer.received.length;
+  const peerSeg = (offset: number, ack: number, flags: number, payload = new Uint8Array(0)): void =>
+    b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1 + offset, ack: iss + 1 + ack, flags, payload });
+  // Control: in ESTABLISHED a lone segment still waits for the delayed-ACK timer (a reply may carry the ACK).
+  const tHi = b.clock.now();
+  peerSeg(0, 0, ACK | PSH, Buffer.from('hi'));
+  await b.run(250);
+  sock.write(Buffer.alloc(17, 0x67));
+  sock.end();
+  await b.run(5);
+  peerSeg(2, 17, ACK); // ACKs our data, not our FIN
+  await b.run(5);
+  const t0 = b.clock.now();
+  peerSeg(2, 18, ACK | PSH, Buffer.from('goodbye')); // ACKs our FIN: FIN-WAIT-2
+  await b.run(5);
+  peerSeg(9, 18, ACK | FIN);
+  await b.run(5);
+  const got = b.peer.since(from);
+  const base = PEER_ISN + 1;
+  assert.deepEqual(
+    got.map((c) => [tcpFlagsShort(c.seg.flags), c.seg.seq - iss - 1, c.seg.ack - base, c.seg.payload.length]),
+    [
+      ['.', 0, 2, 0],
+      ['P.', 0, 2, 17],
+      ['F.', 17, 2, 0],
+      ['.', 18, 9, 0],
+      ['.', 18, 10, 0],
+    ],
+    summary(got).join('\n'),
+  );
+  const delayed = got[0]!.timeMs - tHi;
+  assert.ok(delayed >= 200 && delayed < 205, `in ESTABLISHED the lone segment's ACK waited for the timer (${delayed} ms)`);
+  const dataAck = got[3]!;
+  assert.ok(dataAck.timeMs - t0 < 5, `the data after our FIN is ACKed within the wire's latency, not 200 ms later (${dataAck.timeMs - t0} ms)`);
+  assert.equal(tcpOptionsSackBlocks(dataAck.seg.options), undefined, 'in-order data: no SACK block');
 });
 
 test("a pure ACK never lies beyond the peer's window: with the window closed over unaccepted data its SEQ is SND.UNA + SND.WND", async () => {

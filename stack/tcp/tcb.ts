@@ -796,7 +796,11 @@ export class Tcb {
       if (this.reasm.finSeq === this.rcvNxt) this.finArrived();
     }
     // Delayed ACK: at least every second segment, otherwise within delayedAckMs (MUST-40).
-    if (++this.ackPending >= 2 || this.host.config.delayedAckMs <= 0) this.ackNow = true;
+    // Once our FIN is out no data of ours can carry the ACK, so delaying it saves nothing
+    // (RFC 1122 §4.2.3.2 delays to piggyback) and only slows the peer's loss detection: a
+    // peer with data and its FIN in flight probes after 2·SRTT (RFC 8985 §7.2, Linux
+    // with SACK), and a probed FIN that our late ACK crosses ends in its RST.
+    if (++this.ackPending >= 2 || this.finSent || this.host.config.delayedAckMs <= 0) this.ackNow = true;
   }
 
   /** The out-of-order run holding `seq` becomes the first SACK block; older ones it absorbed go. */
