@@ -1,6 +1,6 @@
 import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSegment } from './segment.js';
-import { seqGt, seqLe } from './seq.js';
+import { seqGt, seqLe } from '../stack/wire/seq.js';
 import {
   A_ACK_LOST_SEGMENT,
   A_ANY_RETRANSMISSION,

@@ -16,7 +16,7 @@ import type {
 } from './report.js';
 import { ACK, FIN, SYN } from '../stack/wire/tcp.js';
 import { TIME_BASE_NS } from './segment.js';
-import { seqGt } from './seq.js';
+import { seqGt } from '../stack/wire/seq.js';
 import { A_DUPLICATE_ACK } from './tcp-analysis.js';
 
 /** `--server ADDR[:PORT]`: which side of each connection is the server. */

@@ -1,6 +1,6 @@
 import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSegment } from './segment.js';
-import { seqGt, seqLe, seqLt } from './seq.js';
+import { seqGt, seqLe, seqLt } from '../stack/wire/seq.js';
 
 /**
  * Wireshark's TCP sequence analysis (epan/dissectors/packet-tcp.c, `tcp_analyze_sequence_number`
