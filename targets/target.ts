@@ -11,6 +11,13 @@ export interface Listening {
   readonly tcp: { readonly clock: Clock };
 }
 
+/**
+ * The SYN and accept queue bound every built-in service asks for. Linux allows 4096 by default
+ * (net.core.somaxconn); a fuzz run opens a thousand connections at once, and a SYN dropped by a
+ * full queue would be our harness's doing, not the behaviour under test.
+ */
+export const SERVICE_BACKLOG = 4096;
+
 /** A service that runs on our userspace stack and can be fuzzed. */
 export interface BuiltinService {
   /** `goodbye`, `echo`, ... (the target is named `builtin:NAME`). */

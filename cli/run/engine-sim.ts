@@ -1,7 +1,7 @@
 import type { RunConfig } from './config.js';
 import type { RawRun } from './raw-run.js';
 import { FaultLedger } from './fault-ledger.js';
-import { driveJobs, RunFiles, wrapTargetLink, type EngineContext } from './engine.js';
+import { driveJobs, jobsInProcess, RunFiles, wrapTargetLink, type EngineContext } from './engine.js';
 import { linuxStateName } from './peer-states.js';
 import { parseIpv4 } from '../../stack/addr.js';
 import { VirtualClock } from '../../stack/clock.js';
@@ -55,7 +55,8 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
     cfg.resolved.service.serve(target);
     const dialer: Dialer = { clock, dial: (host, port) => client.connect(parseIpv4(host)!, port) };
     return await driveJobs(cfg, ctx, {
-      dialer,
+      clock,
+      jobs: jobsInProcess(cfg, dialer),
       target,
       files,
       faults,

@@ -1,9 +1,9 @@
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { RunConfig } from './config.js';
 import type { RawRun } from './raw-run.js';
 import { FaultLedger } from './fault-ledger.js';
-import { driveJobs, RunFiles, wrapTargetLink, type EngineContext } from './engine.js';
+import { driveJobs, jobsInProcess, RunFiles, wrapTargetLink, type EngineContext } from './engine.js';
+import { runJobsInWorker, type WorkerPlan } from './job-worker.js';
 import { parseIpv4, type Ipv4 } from '../../stack/addr.js';
 import { RealClock } from '../../stack/clock.js';
 import { readKernelSockets, setupLab, type Lab } from '../../stack/link/lab.js';
@@ -60,9 +60,10 @@ async function builtinOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files:
   const { stack, ledger, recorder, faults } = stackOnTap(cfg, ctx, lab, files, clock, cfg.bugs);
   try {
     cfg.resolved.service.serve(stack);
-    const dialer: Dialer = { clock, dial: (host, port) => connect({ host, port, allowHalfOpen: true }) };
+    // Kernel sockets run in a worker thread: the load must not starve the stack under test.
     return await driveJobs(cfg, ctx, {
-      dialer,
+      clock,
+      jobs: (opts) => runJobsInWorker(workerPlan(cfg), opts),
       target: stack,
       files,
       faults,
@@ -90,9 +91,11 @@ async function kernelOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: 
     } else {
       await waitListening(kernel.port, { kernelIp: lab.kernelIp, timeoutMs: 5_000 });
     }
+    // Our stack is the client here, so its jobs run in this thread, beside it.
     const dialer: Dialer = { clock, dial: (_host, port) => stack.connect(lab.kernelIp, port) };
     const raw = await driveJobs(cfg, ctx, {
-      dialer,
+      clock,
+      jobs: jobsInProcess(cfg, dialer),
       target: stack,
       files,
       faults,
@@ -111,6 +114,13 @@ async function kernelOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: 
     await exec?.stop();
     stack.close();
   }
+}
+
+/** The jobs' part of the config, as plain data for the worker. */
+function workerPlan(cfg: RunConfig): WorkerPlan {
+  const { fuzzer, serverIp, port, jobs, concurrency, timeoutMs, connectTimeoutMs, deadlineMs, seed, payload, halfClose } = cfg;
+  const http = cfg.http ? { playlistSpecs: cfg.http.playlistSpecs, readTimeoutMs: cfg.http.readTimeoutMs } : undefined;
+  return { fuzzer, serverIp, port, jobs, concurrency, timeoutMs, connectTimeoutMs, deadlineMs, seed, payload, halfClose, http };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -15,7 +15,7 @@ import { FaultyLink, type FaultSpec } from '../../stack/link/faults.js';
 import { RecordingLink } from '../../stack/link/recorder.js';
 import { PcapWriter } from '../../stack/pcap/writer.js';
 import { Rng } from '../../stack/rng.js';
-import type { Dialer } from '../../fuzzers/netcat/job.js';
+import type { Dialer, JobResult } from '../../fuzzers/netcat/job.js';
 
 /** What both engines share while a run is on. */
 export interface EngineContext {
@@ -77,12 +77,36 @@ async function linger(cfg: RunConfig, ctx: EngineContext, stack: Stack, clock: C
   }
 }
 
+/** Jobs that have all ended; sockets of timed-out ones stay open until `release`. */
+export interface FinishedJobs {
+  results: JobResult[];
+  notStarted: number;
+  release(): Promise<void>;
+}
+
+/** The jobs in this thread, through `dialer` (the sim link's client stack). */
+export function jobsInProcess(cfg: RunConfig, dialer: Dialer) {
+  return async (opts: { signal: AbortSignal; onDone?: (done: number, total: number) => void }): Promise<FinishedJobs> => {
+    const run = await runJobs(cfg, dialer, opts);
+    return {
+      results: run.results,
+      notStarted: run.notStarted,
+      release: async () => {
+        for (const s of run.kept) s.destroy();
+      },
+    };
+  };
+}
+
 /** Runs the jobs against a served target and collects what both engines report. */
 export async function driveJobs(
   cfg: RunConfig,
   ctx: EngineContext,
   parts: {
-    dialer: Dialer;
+    /** The run's clock (the jobs' and the stack's). */
+    clock: Clock;
+    /** Starts the jobs; resolves when all have ended, with a way to close what timed-out jobs kept open. */
+    jobs: (opts: { signal: AbortSignal; onDone?: (done: number, total: number) => void }) => Promise<FinishedJobs>;
     target: Stack;
     files: RunFiles;
     faults: FaultyLink | undefined;
@@ -98,15 +122,15 @@ export async function driveJobs(
     link: 'tap' | 'sim';
   },
 ): Promise<RawRun> {
-  const startedAt = parts.dialer.clock.now();
-  const jobs = await parts.drive(runJobs(cfg, parts.dialer, { signal: ctx.signal, ...(ctx.onProgress ? { onDone: ctx.onProgress } : {}) }));
-  await linger(cfg, ctx, parts.target, parts.dialer.clock, parts.wait);
+  const startedAt = parts.clock.now();
+  const jobs = await parts.drive(parts.jobs({ signal: ctx.signal, ...(ctx.onProgress ? { onDone: ctx.onProgress } : {}) }));
+  await linger(cfg, ctx, parts.target, parts.clock, parts.wait);
   const peerSockets = await parts.peerSockets();
   const stackStates = histogram(parts.target.tcp.connections().map((t) => linuxStateName(t.state.name)));
-  const endedAt = parts.dialer.clock.now();
+  const endedAt = parts.clock.now();
   // The capture ends with the measurements: aborting what is left is clean-up, not traffic to judge.
   parts.recorder.stopRecording();
-  for (const s of jobs.kept) s.destroy();
+  await parts.drive(jobs.release());
   return {
     link: parts.link,
     jobs: jobs.results,
@@ -123,5 +147,6 @@ export async function driveJobs(
     startedAt,
     endedAt,
     stackStates,
+    stackStats: { ...parts.target.tcp.stats },
   };
 }

@@ -1,4 +1,5 @@
 import type { RunConfig } from './config.js';
+import type { RequestSpec } from '../../fuzzers/http/spec/index.js';
 import { runNetcatJob, type DialedSocket, type Dialer, type JobResult } from '../../fuzzers/netcat/job.js';
 import { runHttpJob } from '../../fuzzers/http/job.js';
 import { runScheduled } from '../../fuzzers/scheduler.js';
@@ -11,10 +12,15 @@ export interface JobsRun {
   kept: DialedSocket[];
 }
 
+/** What running the jobs needs of a run's config (plain data, so a worker thread can get it). */
+export type JobPlan = Pick<RunConfig, 'fuzzer' | 'serverIp' | 'port' | 'jobs' | 'concurrency' | 'timeoutMs' | 'connectTimeoutMs' | 'deadlineMs' | 'seed' | 'payload' | 'halfClose'> & {
+  http: { playlists: RequestSpec[][]; readTimeoutMs: number } | undefined;
+};
+
 type JobStarter = (id: number, opts: { keepOpen: (s: DialedSocket) => void; signal: AbortSignal }) => Promise<JobResult>;
 
 /** One job of the configured fuzzer: a netcat-like exchange, or a pathoc-style HTTP playlist. */
-function jobStarter(cfg: RunConfig, dialer: Dialer): JobStarter {
+function jobStarter(cfg: JobPlan, dialer: Dialer): JobStarter {
   const http = cfg.http;
   if (cfg.fuzzer === 'http' && http) {
     return (id, opts) =>
@@ -52,7 +58,7 @@ function jobStarter(cfg: RunConfig, dialer: Dialer): JobStarter {
 }
 
 /** Runs the configured jobs through `dialer` under the scheduler; bounded by the jobs' timeouts. */
-export async function runJobs(cfg: RunConfig, dialer: Dialer, opts: { signal: AbortSignal; onDone?: (done: number, total: number) => void }): Promise<JobsRun> {
+export async function runJobs(cfg: JobPlan, dialer: Dialer, opts: { signal: AbortSignal; onDone?: (done: number, total: number) => void }): Promise<JobsRun> {
   const kept: DialedSocket[] = [];
   const start = dialer.clock.now();
   const startJob = jobStarter(cfg, dialer);

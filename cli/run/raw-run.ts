@@ -23,6 +23,8 @@ export interface RawRun {
   endedAt: number;
   /** A kernel-side target that died during the run (exec targets), in words. */
   targetExited?: string;
+  /** Our stack's TCP counters at the end (e.g. SYN queue drops: the harness's own limits showing). */
+  stackStats: Record<string, number>;
   /** The stack's TCP connections still alive at the end, by state (our side). */
   stackStates: Record<string, number>;
 }

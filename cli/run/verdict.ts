@@ -215,6 +215,7 @@ export function runSection(cfg: RunConfig, raw: RawRun, v: RunVerdict): Record<s
     job_outcomes: v.tally.jobOutcomes,
     peer_sockets_at_end: { source: raw.peerSocketSource, states: v.tally.clientStates },
     stack_connections_at_end: raw.stackStates,
+    stack_tcp_counters: raw.stackStats,
     run_findings: v.runFindings,
     files: { pcap: raw.pcapPath, frames: raw.pcapFrames, trace: raw.tracePath, trace_lines: raw.traceLines },
     job_rows: v.rows,

@@ -1,4 +1,4 @@
-import type { BuiltinService } from '../target.js';
+import { SERVICE_BACKLOG, type BuiltinService } from '../target.js';
 
 /** RFC 863 discard on port 9: reads and drops everything; closes after the client does. */
 export const discard: BuiltinService = {
@@ -11,7 +11,7 @@ export const discard: BuiltinService = {
       sock.on('error', () => undefined);
       sock.on('end', () => sock.end());
       sock.resume();
-    });
+    }, { backlog: SERVICE_BACKLOG });
   },
   check(_sent, received) {
     return received.length === 0 ? undefined : `discard sent ${received.length} bytes back`;

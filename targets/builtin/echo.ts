@@ -1,4 +1,4 @@
-import type { BuiltinService } from '../target.js';
+import { SERVICE_BACKLOG, type BuiltinService } from '../target.js';
 import { firstDifference } from './compare.js';
 
 /** RFC 862 echo on port 7: every byte back; the peer's FIN is answered with ours once all is echoed. */
@@ -12,7 +12,7 @@ export const echo: BuiltinService = {
       sock.on('error', () => undefined);
       // pipe() ends the writable side when the readable side ends: half-close is echoed too.
       sock.pipe(sock);
-    });
+    }, { backlog: SERVICE_BACKLOG });
   },
   check(sent, received) {
     return firstDifference(sent, received);

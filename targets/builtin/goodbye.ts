@@ -1,4 +1,4 @@
-import type { BuiltinService } from '../target.js';
+import { SERVICE_BACKLOG, type BuiltinService } from '../target.js';
 
 /** The string the seed's unikernel writes before it closes. */
 export const GOODBYE_MESSAGE = 'I made a string!\n';
@@ -20,7 +20,7 @@ export const goodbye: BuiltinService = {
       sock.resume();
       sock.write(GOODBYE_MESSAGE);
       sock.end();
-    });
+    }, { backlog: SERVICE_BACKLOG });
   },
   check(_sent, received) {
     const text = Buffer.from(received).toString('latin1');

@@ -5,7 +5,7 @@ import { playPlan, type PlanSink } from '../../fuzzers/http/play.js';
 import { ResponseReader } from '../../fuzzers/http/response-reader.js';
 import { parseResponse, renderMessage, RenderError, SpecError, type RenderedMessage, type ResponseSpec, type Token } from '../../fuzzers/http/spec/index.js';
 import { HttpServerSocket, type StackConnection } from '../http-server-socket.js';
-import type { BuiltinService, Listening } from '../target.js';
+import { SERVICE_BACKLOG, type BuiltinService, type Listening } from '../target.js';
 
 /**
  * `builtin:http`: an HTTP/1.1 server on stack port 80, built from Node's own `http.Server` (its
@@ -60,7 +60,7 @@ export const http: BuiltinService = {
     });
     stack.listen(this.port, (conn) => {
       server.emit('connection', new HttpServerSocket(conn as StackConnection, clock));
-    });
+    }, { backlog: SERVICE_BACKLOG });
   },
   check(sent, received) {
     return checkResponses(sent, received);
