@@ -47,7 +47,10 @@ async function runSeconds(link: 'tap' | 'sim', jobs: number, out: string): Promi
   const cfg = resolveRunConfig({ target: 'builtin:goodbye', jobs, concurrency: BATCH, seed: 1, link, out, timeout: 10_000 }, { privileged: link === 'tap' });
   const t0 = performance.now();
   const r = await executeRun(cfg, silentLogger);
-  if (r.verdict.exitCode !== 0) throw new Error(`the clean goodbye run had findings (${link})`);
+  if (r.verdict.exitCode !== 0) {
+    const found = [...r.report.findings.map((f) => `${f.kind} ×${f.connections}`), ...r.verdict.runFindings.map((f) => f.title)];
+    throw new Error(`the clean goodbye run had findings (${link}): ${found.join('; ')}`);
+  }
   return (performance.now() - t0) / 1000;
 }
 
