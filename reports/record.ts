@@ -145,12 +145,25 @@ function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds,
   const none: WaitReason[] = [];
   if (cs.syn > 0 && ss.synAck === 0 && ss.rstCount > 0) return { verdict: 'refused', waiting: none, idleNs };
   if (cs.syn > 0 && ss.synAck === 0) return { verdict: 'unanswered', waiting: none, idleNs };
-  if (cs.rstCount + ss.rstCount > 0) return { verdict: 'reset', waiting: none, idleNs };
+  if (cs.rstCount + ss.rstCount > 0 && !resetAfterClose(cs, ss)) return { verdict: 'reset', waiting: none, idleNs };
   if (cs.finCount > 0 && ss.finCount > 0) return { verdict: 'complete', waiting: none, idleNs };
   if (cs.finCount > 0 || ss.finCount > 0) return { verdict: 'half-closed', waiting: none, idleNs };
   const waiting = waitReasons(conn, c, stallOpen);
   const hang = idleNs >= t.hang_ms * 1e6 && waiting.length > 0;
   return { verdict: hang ? 'hang' : 'open', waiting, idleNs };
+}
+
+/**
+ * An RST that comes after both FINs were sent and acknowledged ends nothing: the connection had
+ * already closed, and a host that has forgotten it answers a late segment (e.g. a FIN its peer
+ * retransmitted before our ACK arrived) with RST, as RFC 9293 §3.10.7.1 says it must. The
+ * connection is complete; the RST stays in the record's counts.
+ */
+function resetAfterClose(cs: SideStats, ss: SideStats): boolean {
+  if (!cs.finAcked || !ss.finAcked) return false;
+  const closedAt = Math.max(cs.finAckedFrame, ss.finAckedFrame);
+  const firstRst = Math.min(cs.rstCount > 0 ? cs.firstRstFrame : Infinity, ss.rstCount > 0 ? ss.firstRstFrame : Infinity);
+  return firstRst > closedAt;
 }
 
 /**
