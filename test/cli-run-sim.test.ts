@@ -78,3 +78,11 @@ test('echo under injected faults: every job gets its bytes back intact, fault re
   const rep = report(out);
   assert.ok((rep.run['job_rows'] as Array<{ data_ok: boolean }>).every((j) => j.data_ok === true));
 });
+
+test('no false alarms on sim: 10,000 jobs at concurrency 1,000 against goodbye and echo give zero findings', async () => {
+  for (const target of ['builtin:goodbye', 'builtin:echo']) {
+    const r = await fuzz(['run', '--target', target, '--link', 'sim', '-n', '10000', '-c', '1000', '--seed', '5', '--out', join(dir, `big-${target.slice(8)}`)], { timeoutMs: 240_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /jobs ended: 10000 eof/);
+  }
+});
