@@ -5,7 +5,7 @@ import { IsnGenerator, siphash24, sipKey } from '../stack/tcp/isn.js';
 import { Reassembly } from '../stack/tcp/reassembly.js';
 import { RtoEstimator } from '../stack/tcp/rto.js';
 import { SendBuffer } from '../stack/tcp/send-buffer.js';
-import { seqAdd, seqGt, seqInRange, seqLt } from '../stack/tcp/seq.js';
+import { seqAdd, seqGt, seqInRange, seqLt } from '../stack/wire/seq.js';
 import { CLOSED, formatTransition, transition, type Action, type State } from '../stack/tcp/state.js';
 import { TransitionTrace } from '../stack/tcp/trace.js';
 import { silentLogger } from '../stack/log.js';

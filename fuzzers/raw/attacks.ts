@@ -20,7 +20,7 @@
  * passes) and TSecr = the target's latest TSval: otherwise a stack that drops timestamp-less
  * segments (RFC 7323 §3.2) would never reach the RFC 5961 checks being probed.
  */
-import { seqAdd } from '../../stack/tcp/seq.js';
+import { seqAdd } from '../../stack/wire/seq.js';
 import { ACK, PSH, RST, SYN, type TcpOption, type TcpRepr } from '../../stack/wire/tcp.js';
 import type { TcpInjection } from './kernel-injector.js';
 import type { ObservedConnection } from './observe.js';

@@ -5,7 +5,7 @@
  * words of RFC 9293 §3.3.1, so the attack builders read like the RFC's acceptance tests.
  */
 import type { Ipv4 } from '../../stack/addr.js';
-import { seqAdd, seqGt } from '../../stack/tcp/seq.js';
+import { seqAdd, seqGt } from '../../stack/wire/seq.js';
 import type { Frame } from '../../stack/wire/frame.js';
 import { ACK, SYN, tcpOptionsTimestamps, tcpOptionsWscale, tcpSeqLength } from '../../stack/wire/tcp.js';
 

@@ -8,7 +8,7 @@ import type { BugSwitches } from './bugs.js';
 import type { TcpConfig } from './config.js';
 import { IsnGenerator } from './isn.js';
 import { Listener, type ConnectionHandler, type ListenerHost } from './listener.js';
-import { seqAdd } from './seq.js';
+import { seqAdd } from '../wire/seq.js';
 import { TcpSocket } from './socket.js';
 import type { Action, State, StateName } from './state.js';
 import { newTcpStats, type TcpStats } from './stats.js';

@@ -1,4 +1,4 @@
-import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from '../wire/seq.js';
 
 /**
  * The data sender's record of what the receiver has SACKed (RFC 6675 §3 "scoreboard"): disjoint,

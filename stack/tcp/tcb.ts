@@ -19,7 +19,7 @@ import { Reassembly } from './reassembly.js';
 import { RtoEstimator } from './rto.js';
 import { SackScoreboard } from './scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt } from '../wire/seq.js';
 import { CLOSED, transition, type Action, type State } from './state.js';
 import type { TcpStats } from './stats.js';
 
