@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PcapFormatError, parsePcapBuffer, readPcapBatches, readPcapFile, type PcapRecord } from '../stack/pcap/reader.js';
+import { PcapFormatError, parsePcapBuffer, readPcapBatches, readPcapFile, visitPcapFile, type PcapRecord } from '../stack/pcap/reader.js';
 import { PcapWriter } from '../stack/pcap/writer.js';
 import { Rng } from '../stack/rng.js';
 
@@ -326,6 +326,59 @@ test('streaming reader: identical records to the in-memory parser across chunk b
     writeFileSync(ngPath, concat(shb(false), idb(false, 1, 0, 9), epb(false, 0, 5n, Uint8Array.of(5))));
     const ng = await readAll(ngPath);
     assert.deepEqual(ng.records.map((r) => [r.tsSec, r.tsNsec, [...r.data]]), [[0, 5, [5]]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Every record visitPcapFile shows, copied out of its reused chunk, and the chunk buffers it used. */
+async function visitAll(path: string, chunkBytes?: number): Promise<{ records: PcapRecord[]; buffers: Set<ArrayBufferLike>; error?: PcapFormatError }> {
+  const records: PcapRecord[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  const visit = (buf: Uint8Array, off: number, caplen: number, origLen: number, tsSec: number, tsNsec: number, linktype: number, index: number, iface: number, offset: number): void => {
+    buffers.add(buf.buffer);
+    const data = Uint8Array.from(buf.subarray(off, off + caplen));
+    records.push({ index, offset, tsSec, tsNsec, timeMs: tsSec * 1000 + tsNsec / 1e6, caplen, origLen, linktype, data, iface });
+  };
+  try {
+    await visitPcapFile(path, visit, chunkBytes === undefined ? {} : { chunkBytes });
+  } catch (e) {
+    if (e instanceof PcapFormatError) return { records, buffers, error: e };
+    throw e;
+  }
+  return { records, buffers };
+}
+
+test('record visitor: the same records as the in-memory parser, in place in two reused chunks, error after good records', async () => {
+  const dir = tempDir();
+  try {
+    const w = PcapWriter.memory({ nanos: true });
+    frames(300, 5).forEach((f, i) => w.write(1e12 + i * 0.5, f));
+    const whole = w.bytes();
+    const path = join(dir, 'a.pcap');
+    writeFileSync(path, whole);
+    const expected = parsePcapBuffer(whole).records.map((r) => ({ ...r, data: Uint8Array.from(r.data) }));
+    for (const chunkBytes of [100, 1000, 4096, 1 << 22]) {
+      const { records, buffers, error } = await visitAll(path, chunkBytes);
+      assert.equal(error, undefined);
+      assert.deepEqual(records, expected, `chunks of ${chunkBytes} bytes`);
+      // Records straddling chunks are carried into the next one: two buffers take turns (chunks
+      // smaller than a record join the pieces into fresh buffers instead).
+      if (chunkBytes >= 4096) assert.ok(buffers.size <= 2, `${buffers.size} chunk buffers for chunks of ${chunkBytes} bytes`);
+    }
+    writeFileSync(path, whole.subarray(0, whole.length - 1));
+    const cut = await visitAll(path, 4096);
+    assert.equal(cut.records.length, 299);
+    assert.equal(cut.error!.offset, expected[299]!.offset);
+    const ngPath = join(dir, 'b.pcapng');
+    writeFileSync(ngPath, concat(shb(true), idb(true, 101, 0, 9), epb(true, 0, 7n, Uint8Array.of(9, 8)), spb(true, 3, Uint8Array.of(1, 2, 3))));
+    const ng = await visitAll(ngPath);
+    assert.deepEqual(ng.records, parsePcapBuffer(readFileSync(ngPath)).records.map((r) => ({ ...r, data: Uint8Array.from(r.data) })));
+    assert.deepEqual(ng.records.map((r) => [r.linktype, r.tsNsec, [...r.data]]), [
+      [101, 7, [9, 8]],
+      [101, 0, [1, 2, 3]],
+    ]);
+    await assert.rejects(visitPcapFile(join(dir, 'missing.pcap'), () => {}), /ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

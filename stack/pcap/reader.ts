@@ -1,11 +1,12 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 /**
  * Reads classic pcap (both byte orders, µs and ns magic) and pcapng (SHB, IDB with
  * if_tsresol/if_tsoffset, EPB, SPB, the obsolete Packet Block; other blocks skipped; both byte
- * orders; any number of sections and interfaces). Files are streamed in large chunks and each
- * record's bytes are a view into its chunk, so memory stays bounded for captures of any size.
- * Timestamps are kept exactly as integer seconds + nanoseconds; `timeMs` is derived from them.
+ * orders; any number of sections and interfaces). Files are streamed in large chunks, so memory
+ * stays bounded for captures of any size: as PcapRecord objects whose bytes are views into their
+ * chunk, or through a PcapVisitor that sees each record's fields in place, allocating nothing
+ * per record. Timestamps are kept exactly as integer seconds + nanoseconds.
  */
 
 export interface PcapRecord {
@@ -29,6 +30,25 @@ export interface PcapRecord {
   /** Interface number counted across the whole file (pcapng sections included); 0 for classic pcap. */
   iface: number;
 }
+
+/**
+ * Sees one packet record where it lies: its captured bytes are `buf[off, off + caplen)`, valid
+ * only during the call (visitPcapFile reuses its chunks). `index` is 0-based among the file's
+ * packet records, `iface` counted across the whole file, `offset` the record's (classic) or
+ * block's (pcapng) byte offset in the file. Visitors may declare only the leading parameters.
+ */
+export type PcapVisitor = (
+  buf: Uint8Array,
+  off: number,
+  caplen: number,
+  origLen: number,
+  tsSec: number,
+  tsNsec: number,
+  linktype: number,
+  index: number,
+  iface: number,
+  offset: number,
+) => void;
 
 export class PcapFormatError extends Error {
   readonly offset: number;
@@ -87,7 +107,7 @@ class PcapParser {
   private tsNsec = 0;
 
   /** `b` holds file bytes starting at file offset `base`; parses b[start, end). */
-  parse(b: Uint8Array, dv: DataView, start: number, end: number, base: number, out: PcapRecord[]): number {
+  parse(b: Uint8Array, dv: DataView, start: number, end: number, base: number, out: PcapVisitor): number {
     let p = start;
     if (this.format === 'unknown') {
       if (end - p < 4) return p;
@@ -159,14 +179,12 @@ class PcapParser {
   }
 
   /** The hot loop: classic pcap records. */
-  private parseClassicRecords(b: Uint8Array, dv: DataView, start: number, end: number, base: number, out: PcapRecord[]): number {
+  private parseClassicRecords(b: Uint8Array, dv: DataView, start: number, end: number, base: number, out: PcapVisitor): number {
     const le = this.le;
     const nsPerUnit = this.nanos ? 1 : 1000;
     const unitsPerSec = this.nanos ? 1e9 : 1e6;
     const linktype = this.linktype;
     const maxCaplen = this.maxCaplen;
-    const ab = b.buffer;
-    const bo = b.byteOffset;
     let index = this.index;
     let p = start;
     while (end - p >= 16) {
@@ -179,19 +197,7 @@ class PcapParser {
       if (frac >= unitsPerSec) {
         throw new PcapFormatError(`corrupt packet record: sub-second timestamp ${frac} is not below ${unitsPerSec}`, base + p + 4);
       }
-      const tsNsec = frac * nsPerUnit;
-      out.push({
-        index: index++,
-        offset: base + p,
-        tsSec,
-        tsNsec,
-        timeMs: tsSec * 1000 + tsNsec / 1e6,
-        caplen,
-        origLen: dv.getUint32(p + 12, le),
-        linktype,
-        data: new Uint8Array(ab, bo + p + 16, caplen),
-        iface: 0,
-      });
+      out(b, p + 16, caplen, dv.getUint32(p + 12, le), tsSec, frac * nsPerUnit, linktype, index++, 0, base + p);
       p = dataEnd;
     }
     this.index = index;
@@ -216,7 +222,7 @@ class PcapParser {
     return len;
   }
 
-  private ngBlock(b: Uint8Array, dv: DataView, p: number, len: number, base: number, out: PcapRecord[]): void {
+  private ngBlock(b: Uint8Array, dv: DataView, p: number, len: number, base: number, out: PcapVisitor): void {
     const type = dv.getUint32(p, this.le);
     if (type === NG_SHB) this.ngSectionHeader(dv, p, len, base);
     const le = this.le;
@@ -348,20 +354,27 @@ class PcapParser {
     }
   }
 
-  private pushNg(b: Uint8Array, p: number, data: number, caplen: number, origLen: number, iface: NgInterface, base: number, out: PcapRecord[]): void {
-    out.push({
-      index: this.index++,
-      offset: base + p,
-      tsSec: this.tsSec,
-      tsNsec: this.tsNsec,
-      timeMs: this.tsSec * 1000 + this.tsNsec / 1e6,
+  private pushNg(b: Uint8Array, p: number, data: number, caplen: number, origLen: number, iface: NgInterface, base: number, out: PcapVisitor): void {
+    out(b, data, caplen, origLen, this.tsSec, this.tsNsec, iface.linktype, this.index++, iface.global, base + p);
+  }
+}
+
+/** A visitor that appends PcapRecord objects (views into the chunk) to `batch()`. */
+function collect(batch: () => PcapRecord[]): PcapVisitor {
+  return (buf, off, caplen, origLen, tsSec, tsNsec, linktype, index, iface, offset) => {
+    batch().push({
+      index,
+      offset,
+      tsSec,
+      tsNsec,
+      timeMs: tsSec * 1000 + tsNsec / 1e6,
       caplen,
       origLen,
-      linktype: iface.linktype,
-      data: new Uint8Array(b.buffer, b.byteOffset + data, caplen),
-      iface: iface.global,
+      linktype,
+      data: new Uint8Array(buf.buffer, buf.byteOffset + off, caplen),
+      iface,
     });
-  }
+  };
 }
 
 function dataView(b: Uint8Array): DataView {
@@ -374,7 +387,7 @@ export function parsePcapBuffer(buf: Uint8Array): { records: PcapRecord[]; error
   const dv = dataView(buf);
   const records: PcapRecord[] = [];
   try {
-    const stop = parser.parse(buf, dv, 0, buf.length, 0, records);
+    const stop = parser.parse(buf, dv, 0, buf.length, 0, collect(() => records));
     if (stop < buf.length || buf.length === 0) return { records, error: parser.truncated(dv, stop, buf.length - stop, 0) };
     return { records };
   } catch (e) {
@@ -396,12 +409,17 @@ interface Chunk {
  */
 const CARRY_ROOM = MAX_STANDARD_CAPLEN + 64;
 
-async function readChunk(fh: FileHandle, pos: number, size: number): Promise<Chunk> {
-  const buf = Buffer.allocUnsafe(CARRY_ROOM + size);
+/**
+ * Reads `size` bytes at `pos` into `buf` (a fresh buffer when none is given), after the carry
+ * room. Synchronous: from the page cache a read costs half of an asynchronous one, which also
+ * waits for a thread-pool hand-off per chunk, and one chunk blocks the event loop for well under
+ * a millisecond.
+ */
+function readChunk(fd: number, pos: number, size: number, buf: Buffer = Buffer.allocUnsafe(CARRY_ROOM + size)): Chunk {
   let bytes = 0;
   // Regular files return whole reads except at the end; the bound only guards odd files.
   for (let tries = 0; bytes < size && tries < 1000; tries++) {
-    const { bytesRead } = await fh.read(buf, CARRY_ROOM + bytes, size - bytes, pos + bytes);
+    const bytesRead = readSync(fd, buf, CARRY_ROOM + bytes, size - bytes, pos + bytes);
     if (bytesRead === 0) break;
     bytes += bytesRead;
   }
@@ -409,19 +427,20 @@ async function readChunk(fh: FileHandle, pos: number, size: number): Promise<Chu
 }
 
 /**
- * Streams a capture as batches of records, one batch per chunk read (the fast path for
- * analyzers: no per-record promise). The next chunk is read while this one is parsed, and
- * each chunk is a fresh buffer, so records of earlier batches stay valid while referenced.
- * Every good record is yielded before a PcapFormatError.
+ * Parses a file chunk by chunk into `out`, yielding after each chunk. With `reuse`, two chunk
+ * buffers take turns (nothing a visitor saw stays valid); otherwise every chunk is a fresh
+ * buffer, so views into earlier chunks stay valid while referenced. Throws PcapFormatError
+ * after every good record went to `out`.
  */
-export async function* readPcapBatches(path: string, opts: { chunkBytes?: number } = {}): AsyncGenerator<PcapRecord[]> {
-  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK;
-  const fh = await open(path, 'r');
-  let ahead: Promise<Chunk> | undefined;
+async function* parseChunks(path: string, chunkBytes: number, reuse: boolean, out: PcapVisitor): AsyncGenerator<void> {
+  const fd = openSync(path, 'r');
+  const parser = new PcapParser();
+  /** A chunk buffer nobody reads from any more (reuse only). */
+  let spare: Buffer | undefined;
   try {
-    const parser = new PcapParser();
-    const first = await readChunk(fh, 0, chunkBytes);
-    let buf = first.buf;
+    const first = readChunk(fd, 0, chunkBytes);
+    let chunk = first.buf;
+    let buf = chunk;
     let dv = dataView(buf);
     let start = CARRY_ROOM;
     let end = CARRY_ROOM + first.bytes;
@@ -430,25 +449,14 @@ export async function* readPcapBatches(path: string, opts: { chunkBytes?: number
     let filePos = first.bytes;
     let eof = first.bytes < chunkBytes;
     for (;;) {
-      if (!eof) ahead = readChunk(fh, filePos, chunkBytes);
-      const batch: PcapRecord[] = [];
-      let stop = start;
-      let error: PcapFormatError | undefined;
-      try {
-        stop = parser.parse(buf, dv, start, end, base, batch);
-      } catch (e) {
-        if (!(e instanceof PcapFormatError)) throw e;
-        error = e;
-      }
-      if (batch.length > 0) yield batch;
-      if (error) throw error;
+      const stop = parser.parse(buf, dv, start, end, base, out);
+      yield;
       const left = end - stop;
       if (eof) {
         if (left > 0 || filePos === 0) throw parser.truncated(dv, stop, left, base);
         return;
       }
-      const next = await ahead!;
-      ahead = undefined;
+      const next = readChunk(fd, filePos, chunkBytes, spare);
       filePos += next.bytes;
       eof = next.bytes < chunkBytes;
       if (left <= CARRY_ROOM) {
@@ -465,15 +473,43 @@ export async function* readPcapBatches(path: string, opts: { chunkBytes?: number
         start = 0;
         end = joined.length;
       }
+      // The chunk just parsed was carried over or joined: its buffer is free.
+      if (reuse) spare = chunk;
+      chunk = next.buf;
       // The carried bytes began at file offset next.pos - left, and now sit at buf[start].
       base = next.pos - left - start;
       dv = dataView(buf);
     }
   } finally {
-    // A consumer that stops early must not leave a read running on a closed handle.
-    if (ahead) await ahead.catch(() => undefined);
-    await fh.close();
+    closeSync(fd);
   }
+}
+
+/**
+ * Streams a capture as batches of records, one batch per chunk read (no per-record promise).
+ * Each chunk is a fresh buffer, so records of earlier batches stay valid while referenced.
+ * Every good record is yielded before a PcapFormatError.
+ */
+export async function* readPcapBatches(path: string, opts: { chunkBytes?: number } = {}): AsyncGenerator<PcapRecord[]> {
+  let batch: PcapRecord[] = [];
+  try {
+    for await (const _ of parseChunks(path, opts.chunkBytes ?? DEFAULT_CHUNK, false, collect(() => batch))) {
+      if (batch.length > 0) yield batch;
+      batch = [];
+    }
+  } catch (e) {
+    if (batch.length > 0) yield batch;
+    throw e;
+  }
+}
+
+/**
+ * Calls `visit` for every record of a capture, in file order, without allocating per record:
+ * the fast path for analysers. Chunk buffers are reused, so a visitor copies what it keeps.
+ * Throws PcapFormatError after the last good record was visited.
+ */
+export async function visitPcapFile(path: string, visit: PcapVisitor, opts: { chunkBytes?: number } = {}): Promise<void> {
+  for await (const _ of parseChunks(path, opts.chunkBytes ?? DEFAULT_CHUNK, true, visit));
 }
 
 /** Streams a capture record by record (bounded memory); throws PcapFormatError after the last good record. */
