@@ -1,5 +1,6 @@
 import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSegment } from './segment.js';
+import { TRACE_STRIDE, type TraceArena } from './trace-arena.js';
 import { seqGt, seqLe } from '../stack/wire/seq.js';
 import {
   A_ACK_LOST_SEGMENT,
@@ -29,7 +30,6 @@ export const MAX_ANOMALIES = 200;
 /** Trace points kept per connection: the first TRACE_HEAD and the last TRACE_TAIL. */
 const TRACE_HEAD = 600;
 const TRACE_TAIL = 400;
-export const TRACE_STRIDE = 8;
 
 /** Wireshark's "Bad TCP" colouring rule: every flag except window update and keep-alive (ACK). */
 const ANOMALY_MASK = ~(A_WINDOW_UPDATE | A_KEEP_ALIVE | A_KEEP_ALIVE_ACK | A_REUSED_PORTS);
@@ -243,20 +243,22 @@ export class Connection {
   nextInBucket: Connection | undefined = undefined;
   /** Set when both sides sent FIN or anyone sent RST: the connection may be finalised once idle. */
   closed = false;
+  /** Its record was built (a replaced 4-tuple may still sit in the analyzer's closed queue). */
+  finalized = false;
   anomalies: RawAnomaly[] = [];
   anomaliesOmitted = 0;
   /**
-   * Trace rows of TRACE_STRIDE numbers (t ns, side, seq, len, tcp flags, analysis flags, ack, raw
-   * window): the first TRACE_HEAD rows, then a ring of the last TRACE_TAIL. One typed array,
-   * grown by doubling, so a segment costs no allocation.
+   * Trace rows (TRACE_STRIDE numbers each) in the arena's blocks: the first TRACE_HEAD rows, then
+   * a ring of the last TRACE_TAIL.
    */
-  private trace = new Float64Array(16 * TRACE_STRIDE);
+  private readonly traceBlocks: number[] = [];
   private traceCount = 0;
 
   constructor(
     readonly stream: number,
     s: TcpSegment,
     fromSide: 0 | 1,
+    private readonly arena: TraceArena,
   ) {
     this.ip = fromSide === 0 ? [s.src, s.dst] : [s.dst, s.src];
     this.port = fromSide === 0 ? [s.srcPort, s.dstPort] : [s.dstPort, s.srcPort];
@@ -467,13 +469,9 @@ export class Connection {
   private recordTrace(s: TcpSegment, side: 0 | 1, f: number): void {
     const n = this.traceCount++;
     const row = n < TRACE_HEAD + TRACE_TAIL ? n : TRACE_HEAD + ((n - TRACE_HEAD) % TRACE_TAIL);
-    let at = row * TRACE_STRIDE;
-    if (at >= this.trace.length) {
-      const grown = new Float64Array(Math.min(this.trace.length * 2, (TRACE_HEAD + TRACE_TAIL) * TRACE_STRIDE));
-      grown.set(this.trace);
-      this.trace = grown;
-    }
-    const t = this.trace;
+    const where = this.arena.rowAt(this.traceBlocks, row);
+    const t = this.arena.slab(where);
+    let at = this.arena.offset(where);
     t[at++] = s.tNs;
     t[at++] = side;
     t[at++] = s.seq;
@@ -489,18 +487,25 @@ export class Connection {
     return Math.max(0, this.traceCount - TRACE_HEAD - TRACE_TAIL);
   }
 
-  /** Trace rows in capture order (the tail ring unrolled). */
-  traceRows(): Float64Array {
+  /** Trace rows in capture order (the tail ring unrolled), TRACE_STRIDE numbers each. */
+  traceRows(): number[] {
     const kept = Math.min(this.traceCount, TRACE_HEAD + TRACE_TAIL);
-    if (this.traceCount <= kept) return this.trace.slice(0, kept * TRACE_STRIDE);
-    const out = new Float64Array(kept * TRACE_STRIDE);
-    out.set(this.trace.subarray(0, TRACE_HEAD * TRACE_STRIDE));
-    const oldest = TRACE_HEAD + ((this.traceCount - TRACE_HEAD) % TRACE_TAIL);
-    const end = (TRACE_HEAD + TRACE_TAIL) * TRACE_STRIDE;
-    const older = this.trace.subarray(oldest * TRACE_STRIDE, end);
-    out.set(older, TRACE_HEAD * TRACE_STRIDE);
-    out.set(this.trace.subarray(TRACE_HEAD * TRACE_STRIDE, oldest * TRACE_STRIDE), TRACE_HEAD * TRACE_STRIDE + older.length);
+    // Past the head, the ring's oldest row is the next one to be overwritten.
+    const oldest = this.traceCount > kept ? (this.traceCount - TRACE_HEAD) % TRACE_TAIL : 0;
+    const out: number[] = [];
+    for (let k = 0; k < kept; k++) {
+      const row = k < TRACE_HEAD ? k : TRACE_HEAD + ((k - TRACE_HEAD + oldest) % TRACE_TAIL);
+      const where = this.arena.rowAt(this.traceBlocks, row);
+      const slab = this.arena.slab(where);
+      const at = this.arena.offset(where);
+      for (let j = 0; j < TRACE_STRIDE; j++) out.push(slab[at + j]!);
+    }
     return out;
+  }
+
+  /** Gives the trace's storage back once the connection is finalised. */
+  releaseTrace(): void {
+    this.arena.release(this.traceBlocks);
   }
 
 }

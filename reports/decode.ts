@@ -39,25 +39,47 @@ export const SKIP_MALFORMED = 4;
 /** RFC 7323 §2.3: a shift above 14 is used as 14 (Wireshark does the same). */
 const MAX_WSCALE = 14;
 
+/** Longest link header locateIpv4 reads: Linux cooked v2 (20 bytes); Ethernet with one VLAN tag is 18. */
+const LINK_HEADER_MAX = 20;
+/** The first bytes of a frame that lies inside a larger buffer, for locateIpv4. */
+const linkHeader = new Uint8Array(LINK_HEADER_MAX);
+
 /**
- * Fills `s` from one captured frame without allocating, through stack/wire's packet-view
- * accessors, and says whether Wireshark would run its TCP analysis on it: IPv4 carrying TCP, not
- * a fragment, with the 20 fixed header bytes captured. The segment length comes from the IP
- * total length (like `tcp.len`), so a snaplen-truncated capture still counts every byte; a total
- * length of 0 is TSO, where the frame's length is the datagram's.
+ * Offset in `b` of the IPv4 header of the frame b[off, end), or undefined. locateIpv4 reads its
+ * array from index 0 and checks lengths against the array's; a frame inside a reused chunk
+ * lends it a copy of its link header instead of a view per frame. A frame no longer than the
+ * copy gets an exact view (rare: under 20 bytes there is no TCP to analyse).
  */
-export function decodeTcpSegment(b: Uint8Array, linktype: number, origLen: number, s: TcpSegment): number {
-  const ip = locateIpv4(b, linktype);
-  if (ip === undefined || b.length < ip + IPV4_MIN_HEADER_LEN || ipv4Version(b, ip) !== 4) return SKIP_NOT_IPV4;
+function ipv4Offset(b: Uint8Array, off: number, end: number, linktype: number): number | undefined {
+  if (end - off <= LINK_HEADER_MAX) {
+    const ip = locateIpv4(b.subarray(off, end), linktype);
+    return ip === undefined ? undefined : off + ip;
+  }
+  for (let i = 0; i < LINK_HEADER_MAX; i++) linkHeader[i] = b[off + i]!;
+  const ip = locateIpv4(linkHeader, linktype);
+  return ip === undefined ? undefined : off + ip;
+}
+
+/**
+ * Fills `s` from the captured frame b[off, off + caplen) without allocating, through stack/wire's
+ * packet-view accessors, and says whether Wireshark would run its TCP analysis on it: IPv4
+ * carrying TCP, not a fragment, with the 20 fixed header bytes captured. The segment length comes
+ * from the IP total length (like `tcp.len`), so a snaplen-truncated capture still counts every
+ * byte; a total length of 0 is TSO, where the frame's length is the datagram's.
+ */
+export function decodeTcpSegment(b: Uint8Array, off: number, caplen: number, linktype: number, origLen: number, s: TcpSegment): number {
+  const end = off + caplen;
+  const ip = ipv4Offset(b, off, end, linktype);
+  if (ip === undefined || end < ip + IPV4_MIN_HEADER_LEN || ipv4Version(b, ip) !== 4) return SKIP_NOT_IPV4;
   if (ipv4Protocol(b, ip) !== IPPROTO_TCP) return SKIP_NOT_TCP;
   const ihl = ipv4HeaderLength(b, ip);
-  const wireLen = origLen - ip;
+  const wireLen = origLen - (ip - off);
   let total = ipv4TotalLength(b, ip);
   if (total === 0) total = wireLen;
   if (ihl < IPV4_MIN_HEADER_LEN || total < ihl) return SKIP_MALFORMED;
   if (ipv4MoreFragments(b, ip) || ipv4FragmentOffset(b, ip) !== 0) return SKIP_FRAGMENT;
   const t = ip + ihl;
-  if (b.length < t + TCP_MIN_HEADER_LEN) return SKIP_MALFORMED;
+  if (end < t + TCP_MIN_HEADER_LEN) return SKIP_MALFORMED;
   const tcpLen = Math.min(total, wireLen) - ihl;
   const hdrLen = tcpHeaderLength(b, t);
   if (tcpLen < hdrLen) return SKIP_MALFORMED;
@@ -75,7 +97,7 @@ export function decodeTcpSegment(b: Uint8Array, linktype: number, origLen: numbe
   s.mss = -1;
   s.sackPermitted = false;
   s.timestamps = false;
-  if (hdrLen > TCP_MIN_HEADER_LEN) scanOptions(b, t + TCP_MIN_HEADER_LEN, Math.min(t + hdrLen, b.length), s);
+  if (hdrLen > TCP_MIN_HEADER_LEN) scanOptions(b, t + TCP_MIN_HEADER_LEN, Math.min(t + hdrLen, end), s);
   return SKIP_OK;
 }
 

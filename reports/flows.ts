@@ -2,6 +2,7 @@ import { ACK, SYN } from '../stack/wire/tcp.js';
 import { Connection } from './connection.js';
 import type { TcpSegment } from './segment.js';
 import { A_REUSED_PORTS } from './tcp-analysis.js';
+import type { TraceArena } from './trace-arena.js';
 
 /**
  * TCP connections keyed by their 4-tuple, as Wireshark's conversation table sees them: the
@@ -21,8 +22,14 @@ export class FlowTable {
   side: 0 | 1 = 0;
   preFlags = 0;
 
-  /** `retire` receives a conversation replaced by a new one on the same 4-tuple. */
-  constructor(private readonly retire: (conn: Connection) => void) {}
+  /**
+   * `retire` receives a conversation replaced by a new one on the same 4-tuple; connections keep
+   * their traces in `arena`.
+   */
+  constructor(
+    private readonly retire: (conn: Connection) => void,
+    private readonly arena: TraceArena,
+  ) {}
 
   lookup(s: TcpSegment): Connection {
     // Wireshark's flow1 is the greater address (the greater port when the addresses are equal).
@@ -80,7 +87,7 @@ export class FlowTable {
   }
 
   private create(key: number, s: TcpSegment, side: 0 | 1): Connection {
-    const conn = new Connection(this.nextStream++, s, side);
+    const conn = new Connection(this.nextStream++, s, side, this.arena);
     conn.nextInBucket = this.buckets.get(key);
     this.buckets.set(key, conn);
     this.size++;

@@ -1,5 +1,5 @@
 import { ipv4ToString, type Ipv4 } from '../stack/addr.js';
-import { analysisName, MAX_ANOMALIES, TRACE_STRIDE, type Connection, type SideStats } from './connection.js';
+import { analysisName, MAX_ANOMALIES, type Connection, type SideStats } from './connection.js';
 import type {
   Anomaly,
   ConnectionRecord,
@@ -18,6 +18,7 @@ import { ACK, FIN, SYN } from '../stack/wire/tcp.js';
 import { TIME_BASE_NS } from './segment.js';
 import { seqGt } from '../stack/wire/seq.js';
 import { A_DUPLICATE_ACK } from './tcp-analysis.js';
+import { TRACE_STRIDE } from './trace-arena.js';
 
 /** `--server ADDR[:PORT]`: which side of each connection is the server. */
 export interface ServerHint {
@@ -68,6 +69,11 @@ export const msec = (ns: number): number => Math.round(ns / 1e3) / 1e3;
 /** Capture-relative seconds of an internal time (see TIME_BASE_NS). */
 export const at = (ns: number): number => sec(ns - TIME_BASE_NS);
 const atOrNull = (ns: number): number | null => (ns < 0 ? null : at(ns));
+
+/** The earlier of two times, -1 meaning "never"; Infinity when both are never. */
+function earliest(a: number, b: number): number {
+  return Math.min(a < 0 ? Infinity : a, b < 0 ? Infinity : b);
+}
 
 /** Decides the client side (0/1) of a connection and how. */
 export function orient(conn: Connection, hint: ServerHint | null): { client: 0 | 1; from: ServerEvidence } {
@@ -263,15 +269,14 @@ export function buildConnection(conn: Connection, endNs: number, t: Thresholds, 
   c2s.zero_win_stall_ms.open_at_end = stallOpen[c];
   s2c.zero_win_stall_ms.open_at_end = stallOpen[s];
 
-  const firstClose = (d: SideStats): number => Math.min(...[d.firstFinNs, d.firstRstNs].filter((x) => x >= 0), Infinity);
-  const cClose = firstClose(cs);
-  const sClose = firstClose(ss);
+  const cClose = earliest(cs.firstFinNs, cs.firstRstNs);
+  const sClose = earliest(ss.firstFinNs, ss.firstRstNs);
   const synToSynAck = conn.firstSynNs >= 0 && conn.firstSynAckNs >= 0 ? conn.firstSynAckNs - conn.firstSynNs : -1;
   const connect = conn.firstSynNs >= 0 && conn.handshakeAckNs >= 0 ? conn.handshakeAckNs - conn.firstSynNs : -1;
   const acceptNs = serverAcceptNs(conn);
   const accept = conn.firstSynNs >= 0 && acceptNs >= 0 ? acceptNs - conn.firstSynNs : -1;
-  const firstFin = Math.min(...[cs.firstFinNs, ss.firstFinNs].filter((x) => x >= 0), Infinity);
-  const firstRst = Math.min(...[cs.firstRstNs, ss.firstRstNs].filter((x) => x >= 0), Infinity);
+  const firstFin = earliest(cs.firstFinNs, ss.firstFinNs);
+  const firstRst = earliest(cs.firstRstNs, ss.firstRstNs);
 
   const record: ConnectionRecord = {
     stream: conn.stream,

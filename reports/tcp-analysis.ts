@@ -33,6 +33,8 @@ export const A_ANY_RETRANSMISSION = A_RETRANSMISSION | A_FAST_RETRANSMISSION | A
 /** Wireshark keeps at most this many unacknowledged segments per direction (TCP_MAX_UNACKED_SEGMENTS). */
 export const MAX_UNACKED_SEGMENTS = 10_000;
 
+/** Numbers per unacknowledged segment: seq, nextseq, time (uint32 values are exact in a double). */
+const UNACKED_STRIDE = 3;
 const FAST_RETRANSMISSION_WINDOW_NS = 20_000_000;
 const DEFAULT_OUT_OF_ORDER_NS = 3_000_000;
 
@@ -66,19 +68,23 @@ export class DirectionAnalysis {
   lastnondupack = 0;
   lastsegmentflags = 0;
 
-  // Unacknowledged segments sent in this direction, oldest first, as a ring (for ack RTT and the cap).
-  private unSeq = new Uint32Array(8);
-  private unNext = new Uint32Array(8);
-  private unTime = new Float64Array(8);
+  /**
+   * Unacknowledged segments sent in this direction, oldest first, as a ring (for ack RTT and the
+   * cap): UNACKED_STRIDE numbers each (seq, nextseq, time). One typed array per direction keeps a
+   * new connection's allocations few.
+   */
+  private unacked = new Float64Array(8 * UNACKED_STRIDE);
+  /** Ring capacity in segments (a power of two). */
+  private unCap = 8;
   private unHead = 0;
   unackedCount = 0;
 
   pushUnacked(seq: number, nextseq: number, tNs: number): void {
-    if (this.unackedCount === this.unSeq.length) this.growUnacked();
-    const i = (this.unHead + this.unackedCount) & (this.unSeq.length - 1);
-    this.unSeq[i] = seq;
-    this.unNext[i] = nextseq;
-    this.unTime[i] = tNs;
+    if (this.unackedCount === this.unCap) this.growUnacked();
+    const i = ((this.unHead + this.unackedCount) & (this.unCap - 1)) * UNACKED_STRIDE;
+    this.unacked[i] = seq;
+    this.unacked[i + 1] = nextseq;
+    this.unacked[i + 2] = tNs;
     this.unackedCount++;
   }
 
@@ -90,39 +96,34 @@ export class DirectionAnalysis {
    */
   ackUnacked(ack: number, tNs: number): number {
     let rtt = -1;
-    const mask = this.unSeq.length - 1;
+    const u = this.unacked;
+    const mask = this.unCap - 1;
     while (this.unackedCount > 0) {
-      const i = this.unHead;
-      const next = this.unNext[i]!;
+      const i = this.unHead * UNACKED_STRIDE;
+      const next = u[i + 1]!;
       if (ack === next) {
-        if (rtt < 0) rtt = tNs - this.unTime[i]!;
-      } else if (seqGt(ack, this.unSeq[i]!) && seqLe(ack, next)) {
-        this.unSeq[i] = ack;
+        if (rtt < 0) rtt = tNs - u[i + 2]!;
+      } else if (seqGt(ack, u[i]!) && seqLe(ack, next)) {
+        u[i] = ack;
         break;
       } else if (seqGt(next, ack)) {
         break;
       }
-      this.unHead = (i + 1) & mask;
+      this.unHead = (this.unHead + 1) & mask;
       this.unackedCount--;
     }
     return rtt;
   }
 
   private growUnacked(): void {
-    const n = this.unSeq.length * 2;
-    const seq = new Uint32Array(n);
-    const next = new Uint32Array(n);
-    const time = new Float64Array(n);
-    const mask = this.unSeq.length - 1;
+    const grown = new Float64Array(this.unCap * 2 * UNACKED_STRIDE);
+    const mask = this.unCap - 1;
     for (let k = 0; k < this.unackedCount; k++) {
-      const i = (this.unHead + k) & mask;
-      seq[k] = this.unSeq[i]!;
-      next[k] = this.unNext[i]!;
-      time[k] = this.unTime[i]!;
+      const from = ((this.unHead + k) & mask) * UNACKED_STRIDE;
+      grown.set(this.unacked.subarray(from, from + UNACKED_STRIDE), k * UNACKED_STRIDE);
     }
-    this.unSeq = seq;
-    this.unNext = next;
-    this.unTime = time;
+    this.unacked = grown;
+    this.unCap *= 2;
     this.unHead = 0;
   }
 }
