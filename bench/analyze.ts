@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { analyzeCapture } from '../reports/analyzer.js';
 import type { AnalysisReport, TsharkCounter } from '../reports/report.js';
 import { PcapWriter } from '../stack/pcap/writer.js';
@@ -186,30 +187,41 @@ function compareCounts(report: AnalysisReport, tshark: Map<TsharkCounter, number
   }
 }
 
-/** `tshark -z expert` on `file`: its output, wall seconds and CPU seconds (user + system, via the shell's `times`). */
-function runTshark(file: string, out: string): { text: string; wallS: number; cpuS: number } {
+/**
+ * Runs a whole process with its stdout in `out`: the output, wall seconds and CPU seconds (user +
+ * system, via the shell's `times`). `ok` lists the exit statuses that mean success.
+ */
+function runTimed(argv: string[], out: string, ok: number[] = [0]): { text: string; wallS: number; cpuS: number } {
   const t0 = performance.now();
-  const cmd = `tshark -n -q -o tcp.desegment_tcp_streams:FALSE -z expert -r "$1" > "$2"; s=$?; times; exit $s`;
-  const r = spawnSync('bash', ['-c', cmd, 'tshark-expert', file, out], { encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync('bash', ['-c', '"$@" > "$0"; s=$?; times; exit $s', out, ...argv], { encoding: 'utf8', timeout: 900_000 });
   const wallS = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`tshark failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').pop()}`);
+  if (r.status === null || !ok.includes(r.status)) throw new Error(`${argv[0]} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').pop()}`);
   // The second line of `times` is the children's user and system time, e.g. "0m2.237s 0m0.397s".
   const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(r.stdout.trim());
-  if (!m) throw new Error(`cannot read tshark's CPU time from '${r.stdout.trim()}'`);
+  if (!m) throw new Error(`cannot read the CPU time of ${argv[0]} from '${r.stdout.trim()}'`);
   const cpuS = Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
   return { text: readFileSync(out, 'utf8'), wallS, cpuS };
 }
+
+/** `fuzz analyze` as a user runs it (exit 1 only means findings). */
+const FUZZ = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+const loadAverage = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /**
  * Analysis throughput on a generated capture of at least 200 MB, next to
  * `tshark -n -q -o tcp.desegment_tcp_streams:FALSE -z expert` on the same file in the same run;
  * the retransmission, duplicate-ACK, … counts of both must be equal. Wall time and CPU time
  * (user + system) are both reported, each the median of RUNS runs: on a shared machine CPU
- * time is the steadier comparison. A 10 MB capture is analysed first, untimed, so that the timed
- * runs measure compiled code.
+ * time is the steadier comparison. In this process (analyze.throughput*) a 10 MB capture is
+ * analysed first, untimed, so that the timed runs measure compiled code; the heap is then the
+ * one the generator grew. `fuzz analyze FILE` is also timed as a whole process
+ * (analyze.cli*: Node's start, a fresh heap, the summary), as tshark is. The load average before
+ * and after goes to stderr: other work on the machine slows both sides unevenly.
  */
 export async function benchAnalyze(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'tcpfuzz-bench-analyze-'));
+  process.stderr.write(`bench analyze: load average ${loadAverage()} before\n`);
   try {
     const warmup = join(dir, 'warmup.pcap');
     generateCapture(warmup, 10e6);
@@ -227,8 +239,11 @@ export async function benchAnalyze(): Promise<BenchResult[]> {
       const cpu = process.cpuUsage(cpu0);
       ours.push({ wallS, cpuS: (cpu.user + cpu.system) / 1e6, report });
     }
-    const theirs = Array.from({ length: RUNS }, (_, i) => runTshark(file, join(dir, `expert-${i}.txt`)));
+    const tshark = ['tshark', '-n', '-q', '-o', 'tcp.desegment_tcp_streams:FALSE', '-z', 'expert', '-r', file];
+    const theirs = Array.from({ length: RUNS }, (_, i) => runTimed(tshark, join(dir, `expert-${i}.txt`)));
     for (const t of theirs) compareCounts(ours[0]!.report, parseExpert(t.text));
+    const cli = Array.from({ length: RUNS }, (_, i) => runTimed([process.execPath, FUZZ, 'analyze', file], join(dir, `cli-${i}.txt`), [0, 1]));
+    process.stderr.write(`bench analyze: load average ${loadAverage()} after\n`);
 
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const wall = median(ours.map((o) => o.wallS));
@@ -241,6 +256,8 @@ export async function benchAnalyze(): Promise<BenchResult[]> {
       benchResult('analyze.throughput', mb / wall, 'MB/s', baseline, mb / tsWall),
       benchResult('analyze.throughput_cpu', mb / cpu, 'MB/cpu-s', baseline, mb / tsCpu),
       benchResult('analyze.segments', segments / wall, 'M segments/s', baseline, segments / tsWall),
+      benchResult('analyze.cli_throughput', mb / median(cli.map((c) => c.wallS)), 'MB/s', baseline, mb / tsWall),
+      benchResult('analyze.cli_throughput_cpu', mb / median(cli.map((c) => c.cpuS)), 'MB/cpu-s', baseline, mb / tsCpu),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
