@@ -24,11 +24,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) throw new UsageError(`unknown command '${name}' (fuzz --help lists them)`);
+  const body = await cmd.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(cmd.usage + '\n');
+    process.stdout.write(body.usage + '\n');
     return 0;
   }
-  return cmd.run(rest);
+  return body.run(rest);
 }
 
 main(process.argv.slice(2)).then(

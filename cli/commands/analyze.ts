@@ -70,8 +70,6 @@ function checkReadable(file: string): void {
 }
 
 export const analyzeCommand: Command = {
-  name: 'analyze',
-  summary: 'judge every TCP connection in a pcap: hangs, half-closes, missing FINs, storms',
   usage: ANALYZE_USAGE,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, FLAGS);

@@ -6,8 +6,6 @@ import { listCases } from '../cases.js';
 
 /** `fuzz list`: targets, bug profiles and cases, one line each. */
 export const listCommand: Command = {
-  name: 'list',
-  summary: 'list targets, bug profiles and cases',
   usage: 'usage: fuzz list [--json]\n\nLists the built-in targets, the stack\'s bug profiles and the bug cases, one line each.',
   async run(argv) {
     const { values } = parseFlags(argv, { json: { type: 'boolean' } }, false);

@@ -6,8 +6,6 @@ import { prepareAndExecute } from './run.js';
 import { formatRunSummary } from '../run/summary.js';
 
 export const reproduceCommand: Command = {
-  name: 'reproduce',
-  summary: 'run a saved bug case and check its expected findings',
   usage: `usage: fuzz reproduce CASE [--link tap|sim] [--out DIR] [--log-level L]
 
 Runs the case (cases/NAME.json: target, bug profile, jobs, seed, expected findings) and says

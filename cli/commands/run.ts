@@ -142,8 +142,6 @@ export async function prepareAndExecute(settings: RunSettings, logLevel: string 
 }
 
 export const runCommand: Command = {
-  name: 'run',
-  summary: 'run netcat-like or HTTP jobs against a target, capture, analyse, judge',
   usage: RUN_USAGE,
   async run(argv) {
     const { values } = parseFlags(argv, RUN_FLAGS, false);

@@ -23,8 +23,6 @@ function reachCommand(netns: string | undefined, ip: string, port: number, name:
 }
 
 export const serveCommand: Command = {
-  name: 'serve',
-  summary: 'serve a built-in target on our stack over a TAP device in a lab namespace',
   usage: `usage: fuzz serve --target builtin:goodbye [--bug NAME]... [--netns NAME] [--pcap FILE]
                   [--trace FILE] [--faults SPEC] [--seed S] [--kernel-ip A] [--stack-ip A]
 

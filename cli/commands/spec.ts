@@ -83,8 +83,6 @@ async function stream(r: RenderedMessage, out: Stdout, start: number): Promise<n
 
 /** `fuzz spec render`: what a spec sends, byte for byte, or its frozen spec. */
 export const specCommand: Command = {
-  name: 'spec',
-  summary: 'show the exact bytes (or the frozen spec) of a pathoc/pathod spec',
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
