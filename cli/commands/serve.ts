@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 import { intFlag, parseFlags } from '../args.js';
 import { UsageError } from '../errors.js';
 import { checkBugs, checkWritableDir, defaultOutDir, parseFaultsFlag, resolveTarget } from '../run/config.js';
-import { wrapTargetLink } from '../run/engine.js';
+import { traceLine, wrapTargetLink } from '../run/engine.js';
 import { LineFile } from '../run/line-file.js';
 import { ipv4ToString, parseIpv4 } from '../../stack/addr.js';
 import { RealClock } from '../../stack/clock.js';
@@ -90,7 +90,7 @@ With --netns NAME other tools join the lab with 'ip netns exec NAME ...'. Needs 
       seed,
       bugs,
       traceLimit: 0,
-      ...(trace ? { onTransition: (r) => trace.write(`${(r.timeMs / 1000).toFixed(6)} #${r.conn} ${r.line}`) } : {}),
+      ...(trace ? { onTransition: (r) => trace.write(traceLine(r)) } : {}),
     });
     service.serve(stack);
     const ip = ipv4ToString(stackIp);

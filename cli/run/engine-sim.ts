@@ -36,7 +36,7 @@ export async function runOnSim(cfg: RunConfig, ctx: EngineContext): Promise<RawR
     seed: cfg.seed,
     bugs: cfg.bugs,
     traceLimit: 0,
-    onTransition: files.traceHook(clock, SIM_EPOCH_MS),
+    onTransition: files.traceHook(),
   });
   // The client stack's timers are Linux's defaults where they shape what the target sees (RTO
   // floor 200 ms, FIN_WAIT2 60 s), so a sim run tells the same story a kernel client would.

@@ -50,7 +50,7 @@ function stackOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: RunFile
     seed: cfg.seed,
     bugs,
     traceLimit: 0,
-    onTransition: files.traceHook(clock, clock.now()),
+    onTransition: files.traceHook(),
   });
   return { stack, ledger, recorder, faults };
 }

@@ -24,6 +24,14 @@ export interface EngineContext {
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * One trace.log line: `UNIX-SECONDS #CONN { From }  - Action ->  { To }`. Times are the link
+ * clock's, as in the pcap, so `tshark -t e` lines up with the trace.
+ */
+export function traceLine(r: TransitionRecord): string {
+  return `${(r.timeMs / 1000).toFixed(6)} #${r.conn} ${r.line}`;
+}
+
 /** The files of a run, opened before the target starts so nothing is lost. */
 export class RunFiles {
   readonly pcapPath: string;
@@ -36,9 +44,9 @@ export class RunFiles {
     this.trace = new LineFile(join(outDir, 'trace.log'));
   }
 
-  /** The stack's transition hook: `time conn line`, time in ms since the first frame's clock epoch. */
-  traceHook(clock: Clock, start: number): (r: TransitionRecord) => void {
-    return (r) => this.trace.write(`${((r.timeMs - start) / 1000).toFixed(6)} #${r.conn} ${r.line}`);
+  /** The stack's transition hook, writing trace.log. */
+  traceHook(): (r: TransitionRecord) => void {
+    return (r) => this.trace.write(traceLine(r));
   }
 
   close(): void {

@@ -413,7 +413,6 @@ class Parser {
 
   /** `CODE{[:]COMPONENT}` or `ws[[:]CODE]{…}`. */
   response(): ResponseSpec | null {
-    const start = this.pos;
     const items: Item[] = [];
     const status = (): Item | null => {
       const d = this.digits();
