@@ -55,26 +55,44 @@ function stackOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: RunFile
   return { stack, ledger, recorder, faults };
 }
 
+/**
+ * The jobs over the TAP, with what both cases share. The kernel is the `client` side (built-in
+ * targets) or the `server` side (kernel-side targets); its socket table shows that side at the end.
+ */
+function driveOnTap(
+  cfg: RunConfig,
+  ctx: EngineContext,
+  lab: Lab,
+  files: RunFiles,
+  clock: RealClock,
+  onTap: ReturnType<typeof stackOnTap>,
+  jobs: Parameters<typeof driveJobs>[2]['jobs'],
+  kernelIs: 'client' | 'server',
+): Promise<RawRun> {
+  return driveJobs(cfg, ctx, {
+    clock,
+    jobs,
+    target: onTap.stack,
+    files,
+    faults: onTap.faults,
+    ledger: onTap.ledger,
+    recorder: onTap.recorder,
+    link: 'tap',
+    peerSocketSource: kernelIs === 'client' ? "the kernel's socket table (/proc/net/tcp in the lab namespace)" : "the kernel-side server's sockets (/proc/net/tcp in the lab namespace)",
+    drive: (p) => p,
+    wait: sleep,
+    peerSockets: () => kernelSockets(lab.stackIp, cfg.port, kernelIs === 'client' ? 'remote' : 'local'),
+  });
+}
+
 async function builtinOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: RunFiles, clock: RealClock): Promise<RawRun> {
   if (cfg.resolved.kind !== 'builtin') throw new Error('not a built-in target');
-  const { stack, ledger, recorder, faults } = stackOnTap(cfg, ctx, lab, files, clock, cfg.bugs);
+  const onTap = stackOnTap(cfg, ctx, lab, files, clock, cfg.bugs);
+  const stack = onTap.stack;
   try {
     cfg.resolved.service.serve(stack);
     // Kernel sockets run in a worker thread: the load must not starve the stack under test.
-    return await driveJobs(cfg, ctx, {
-      clock,
-      jobs: (opts) => runJobsInWorker(workerPlan(cfg), opts),
-      target: stack,
-      files,
-      faults,
-      ledger,
-      recorder,
-      link: 'tap',
-      peerSocketSource: "the kernel's socket table (/proc/net/tcp in the lab namespace)",
-      drive: (p) => p,
-      wait: sleep,
-      peerSockets: () => kernelSockets(lab.stackIp, cfg.port, 'remote'),
-    });
+    return await driveOnTap(cfg, ctx, lab, files, clock, onTap, (opts) => runJobsInWorker(workerPlan(cfg), opts), 'client');
   } finally {
     stack.close();
   }
@@ -83,7 +101,8 @@ async function builtinOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files:
 async function kernelOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: RunFiles, clock: RealClock): Promise<RawRun> {
   if (cfg.resolved.kind !== 'kernel') throw new Error('not a kernel-side target');
   const kernel = cfg.resolved.kernel;
-  const { stack, ledger, recorder, faults } = stackOnTap(cfg, ctx, lab, files, clock, []);
+  const onTap = stackOnTap(cfg, ctx, lab, files, clock, []);
+  const stack = onTap.stack;
   let exec: ExecTarget | undefined;
   try {
     if (kernel.kind === 'exec') {
@@ -93,20 +112,7 @@ async function kernelOnTap(cfg: RunConfig, ctx: EngineContext, lab: Lab, files: 
     }
     // Our stack is the client here, so its jobs run in this thread, beside it.
     const dialer: Dialer = { clock, dial: (_host, port) => stack.connect(lab.kernelIp, port) };
-    const raw = await driveJobs(cfg, ctx, {
-      clock,
-      jobs: jobsInProcess(cfg, dialer),
-      target: stack,
-      files,
-      faults,
-      ledger,
-      recorder,
-      link: 'tap',
-      peerSocketSource: "the kernel-side server's sockets (/proc/net/tcp in the lab namespace)",
-      drive: (p) => p,
-      wait: sleep,
-      peerSockets: () => kernelSockets(lab.stackIp, cfg.port, 'local'),
-    });
+    const raw = await driveOnTap(cfg, ctx, lab, files, clock, onTap, jobsInProcess(cfg, dialer), 'server');
     const exit = exec?.exit();
     if (exit?.beforeStop) raw.targetExited = `${exec!.command} exited during the run (code ${exit.code ?? '-'}, signal ${exit.signal ?? '-'}); see target.log`;
     return raw;

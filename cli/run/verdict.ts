@@ -137,7 +137,8 @@ export function judgeRun(cfg: RunConfig, raw: RawRun, report: AnalysisReport): R
 
   const { kept, explained } = separateFaultFindings(raw, report);
   const findings: Record<string, number> = {};
-  for (const f of kept) findings[f.kind] = f.connections;
+  // A kind can be reported twice, once per culprit side (e.g. retransmit-storm by the server and by its clients).
+  for (const f of kept) findings[f.kind] = (findings[f.kind] ?? 0) + f.connections;
   for (const f of runFindings) findings[f.kind] = f.jobs.length;
   const tally: RunTally = {
     findings,
@@ -185,7 +186,12 @@ function checkBytes(cfg: RunConfig, j: JobResult): string | undefined {
 /** HTTP statuses of every response received, e.g. { "200": 1000 }; `none` for requests that got none. */
 export function httpStatuses(jobs: JobResult[]): Record<string, number> {
   const h: Record<string, number> = {};
-  for (const j of jobs) for (const r of httpOf(j)?.requests ?? []) h[r.status === undefined ? 'none' : String(r.status)] = (h[r.status === undefined ? 'none' : String(r.status)] ?? 0) + 1;
+  for (const j of jobs) {
+    for (const r of httpOf(j)?.requests ?? []) {
+      const key = r.status === undefined ? 'none' : String(r.status);
+      h[key] = (h[key] ?? 0) + 1;
+    }
+  }
   return h;
 }
 
