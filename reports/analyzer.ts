@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { UsageError } from '../stack/user-error.js';
 import { ipv4ToString, parseIpv4 } from '../stack/addr.js';
 import { PcapFormatError, visitPcapFile, type PcapRecord, type PcapVisitor } from '../stack/pcap/reader.js';
 import type { Connection } from './connection.js';
@@ -196,7 +197,6 @@ export class Analyzer {
     const timeline = [...this.flaggedTimeline, ...this.otherTimeline.slice(0, Math.max(0, this.maxTimeline - this.flaggedTimeline.length))];
     return {
       tool: 'tcpfuzz analyze',
-      format_version: 1,
       capture: {
         file: input.file ?? null,
         bytes: input.bytes ?? this.recordBytes,
@@ -276,14 +276,15 @@ export class Analyzer {
 }
 
 /** A capture that could not be read to its end; `records` were read before `offset`. */
-export class CaptureReadError extends Error {
+export class CaptureReadError extends UsageError {
+  override readonly name = 'CaptureReadError';
   constructor(
     readonly file: string,
     readonly offset: number,
     readonly records: number,
     readonly reason: string,
   ) {
-    super(`${file}: ${reason}`);
+    super(`${file}: ${reason} (${records} record${records === 1 ? '' : 's'} read)${records > 0 ? '; use --partial to analyse them' : ''}`);
   }
 }
 

@@ -101,6 +101,7 @@ export class FindingCollector {
       for (const i of g.instances) i.frames.sort((a, b) => a - b);
       g.instances.sort((a, b) => a.stream - b.stream);
       out.push({
+        source: 'capture',
         kind: g.kind,
         severity: SEVERITY[g.kind],
         culprit: g.culprit,

@@ -220,7 +220,10 @@ export interface FindingInstance {
 }
 
 export interface Finding {
-  kind: FindingKind;
+  /** `capture`: a rule read it off the pcap; `run`: only the run could see it (wrong bytes, a stuck job, a crashed target). */
+  source: 'capture' | 'run';
+  /** A capture rule's FindingKind, or a run rule's kind. */
+  kind: string;
   severity: 'error' | 'warning';
   /** Who the finding is about: the server endpoint, or the clients of it. */
   culprit: 'server' | 'client';
@@ -234,6 +237,8 @@ export interface Finding {
   instances: FindingInstance[];
   instances_omitted: number;
   show: ShowFilter;
+  /** Run findings: the jobs it names (a job is not always a captured connection). */
+  jobs?: number[];
 }
 
 /** One bar of the all-connections timeline. */
@@ -278,7 +283,6 @@ export interface CaptureInfo {
 
 export interface AnalysisReport {
   tool: 'tcpfuzz analyze';
-  format_version: 1;
   capture: CaptureInfo;
   options: { server: string | null; thresholds: Thresholds };
   totals: {
@@ -297,6 +301,4 @@ export interface AnalysisReport {
   timeline: TimelineEntry[];
   timeline_omitted: number;
   traces: SequenceTrace[];
-  /** Context attached by the caller (e.g. `fuzz run`: seed, faults, bug, job outcomes, kernel socket states). */
-  run?: Record<string, unknown>;
 }

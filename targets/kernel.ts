@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ipv4ToString, parseIpv4, type Ipv4 } from '../stack/addr.js';
-import { readKernelSockets } from '../stack/link/lab.js';
-import { TargetError } from './registry.js';
+import { readKernelSockets } from '../stack/lab/proc-net-tcp.js';
+import { TargetError, TargetStartError } from './registry.js';
 
 /**
  * Kernel-side targets: servers run by the kernel's TCP in the lab namespace, fuzzed by our
@@ -90,7 +90,7 @@ export interface StartExecOptions {
  * Starts COMMAND (via `sh -c`) in the current network namespace, the lab's, in a process
  * group of its own so that stopping it also stops whatever it forked (nginx workers, a shell's
  * children). Resolves once it listens on `port` at the kernel side's address; rejects with a
- * TargetError that quotes the end of its log if it exits or does not listen in time. Nothing is
+ * TargetStartError that quotes the end of its log if it exits or does not listen in time. Nothing is
  * left running when it rejects.
  */
 export async function startExecTarget(command: string, port: number, opts: StartExecOptions): Promise<ExecTarget> {
@@ -103,7 +103,7 @@ export async function startExecTarget(command: string, port: number, opts: Start
   }
   const spawned = await new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid!));
-    child.once('error', (e) => reject(new TargetError(`cannot start '${command}': ${e.message}`)));
+    child.once('error', (e) => reject(new TargetStartError(`cannot start '${command}': ${e.message}`)));
   });
   let exit: ExecExit | undefined;
   let stopping = false;
@@ -144,7 +144,7 @@ export async function startExecTarget(command: string, port: number, opts: Start
     await target.stop(500);
     const tail = logTail(opts.log);
     const how = exit && exit.beforeStop ? `exited (${exit.signal ?? `code ${exit.code}`}) before listening` : (e as Error).message;
-    throw new TargetError(`exec target '${command}': ${how}; log ${opts.log}${tail ? `: ${tail}` : ''}`);
+    throw new TargetStartError(`exec target '${command}': ${how}; log ${opts.log}${tail ? `: ${tail}` : ''}`);
   }
   return target;
 }
@@ -180,7 +180,7 @@ async function listeningOnAllV6(): Promise<Set<number>> {
 /**
  * Polls the namespace's socket table until something listens on `port` where the stack can
  * reach it (the kernel side's address, 0.0.0.0, or `::`). Bounded by `timeoutMs`; gives up at
- * once when `gone()` says the server has exited. Rejects with a TargetError that says why,
+ * once when `gone()` says the server has exited. Rejects with a TargetStartError that says why,
  * naming the address it listens on when that is one the stack cannot reach.
  */
 export async function waitListening(port: number, opts: { kernelIp: Ipv4; timeoutMs: number; intervalMs?: number; gone?: () => boolean }): Promise<void> {
@@ -191,13 +191,13 @@ export async function waitListening(port: number, opts: { kernelIp: Ipv4; timeou
     const listeners = (await readKernelSockets()).filter((s) => s.state === 'LISTEN' && s.localPort === port);
     if (listeners.some((s) => s.localIp === opts.kernelIp || s.localIp === 0) || (await listeningOnAllV6()).has(port)) return;
     elsewhere = listeners[0]?.localAddress;
-    if (opts.gone?.()) throw new TargetError('exited before listening');
+    if (opts.gone?.()) throw new TargetStartError('exited before listening');
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, interval));
   }
   const where = ipv4ToString(opts.kernelIp);
   if (elsewhere !== undefined) {
-    throw new TargetError(`listens on ${elsewhere}:${port} only, which the stack cannot reach: listen on ${where}:${port} or 0.0.0.0:${port}`);
+    throw new TargetStartError(`listens on ${elsewhere}:${port} only, which the stack cannot reach: listen on ${where}:${port} or 0.0.0.0:${port}`);
   }
-  throw new TargetError(`nothing listens on ${where}:${port} after ${opts.timeoutMs} ms`);
+  throw new TargetStartError(`nothing listens on ${where}:${port} after ${opts.timeoutMs} ms`);
 }

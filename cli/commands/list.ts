@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 import { parseFlags } from '../args.js';
 import { BUILTIN_SERVICES } from '../../targets/registry.js';
 import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
-import { listCases } from '../cases.js';
+import { listCases } from '../../harness/cases.js';
 
 /** `fuzz list`: targets, bug profiles and cases, one line each. */
 export const listCommand: Command = {

@@ -1,8 +1,8 @@
-import { ipv4ToString, type Ipv4 } from '../../stack/addr.js';
-import type { FaultKind } from '../../stack/link/faults.js';
-import { LINKTYPE_ETHERNET, locateIpv4 } from '../../stack/wire/frame.js';
-import { IPPROTO_TCP, ipv4Dst, ipv4HeaderLength, ipv4Protocol, ipv4Src } from '../../stack/wire/ipv4.js';
-import { tcpDstPort, tcpSrcPort } from '../../stack/wire/tcp.js';
+import { ipv4ToString, type Ipv4 } from '../stack/addr.js';
+import type { FaultKind } from '../stack/link/faults.js';
+import { LINKTYPE_ETHERNET, locateIpv4 } from '../stack/wire/frame.js';
+import { IPPROTO_TCP, ipv4Dst, ipv4HeaderLength, ipv4Protocol, ipv4Src } from '../stack/wire/ipv4.js';
+import { tcpDstPort, tcpSrcPort } from '../stack/wire/tcp.js';
 
 /**
  * Which connections the fault injector touched, keyed by the client side (`ip:port`, as the

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from './errors.js';
-import type { RunSettings } from './run/config.js';
+import type { RunSettings } from './plan.js';
+import { UsageError } from '../stack/user-error.js';
+import type { Report } from '../reports/run-report.js';
 
 /**
  * A bug case: a run's settings plus what that run must (or must not) produce. Cases are data
@@ -115,6 +116,11 @@ export interface RunTally {
   findings: Record<string, number>;
   jobOutcomes: Record<string, number>;
   clientStates: Record<string, number>;
+}
+
+/** A run report's tally: standing findings by kind, job outcomes, peer socket states. */
+export function tallyOf(report: Report): RunTally {
+  return { findings: report.verdict.by_kind, jobOutcomes: report.run?.job_outcomes ?? {}, clientStates: report.run?.peer_sockets_at_end.states ?? {} };
 }
 
 /** Every expectation that did not hold, one line each (empty when the case reproduced). */

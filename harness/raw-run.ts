@@ -1,4 +1,4 @@
-import type { JobOutcome, JobResult } from '../../fuzzers/netcat/job.js';
+import type { JobOutcome, JobResult } from '../fuzzers/netcat/job.js';
 import type { FaultLedger } from './fault-ledger.js';
 
 /** What executing a run produced, before the capture is analysed. */
