@@ -76,19 +76,19 @@ export interface RunOptions {
 export async function runPlan(plan: RunPlan, opts: RunOptions): Promise<Report> {
   checkWritableDir(plan.outDir);
   if (plan.link === 'sim' || insideLab()) return executeRun(plan, { log: createLogger(opts.logLevel), events: opts.events });
-  await inLabChild({ kind: 'run', plan, logLevel: opts.logLevel }, join(plan.outDir, 'lab-request.json'), { netns: plan.netns, events: opts.events });
+  await inLabChild({ kind: 'run', plan, logLevel: opts.logLevel }, join(plan.outDir, 'lab-request.json'), { netns: plan.netns ?? undefined, events: opts.events });
   return JSON.parse(readFileSync(reportFilePaths(plan.outDir).json, 'utf8')) as Report;
 }
 
 /** Serves a built-in target in the lab until SIGINT/SIGTERM; `onReady` once it listens. */
 export async function runServe(plan: ServePlan, opts: RunOptions & { onReady(r: ServeReady): void }): Promise<{ frames: number; signal: string }> {
   checkWritableDir(dirname(plan.pcap), `--pcap ${plan.pcap}`);
-  if (plan.trace !== undefined) checkWritableDir(dirname(plan.trace), `--trace ${plan.trace}`);
+  if (plan.trace !== null) checkWritableDir(dirname(plan.trace), `--trace ${plan.trace}`);
   if (insideLab()) return serveInLab(plan, { log: createLogger(opts.logLevel), events: opts.events, ready: opts.onReady });
   const tmp = mkdtempSync(join(tmpdir(), 'tcpfuzz-serve-'));
   try {
     return (await inLabChild({ kind: 'serve', plan, logLevel: opts.logLevel }, join(tmp, 'lab-request.json'), {
-      netns: plan.netns,
+      netns: plan.netns ?? undefined,
       events: opts.events,
       onReady: (r) => opts.onReady(r as ServeReady),
     })) as { frames: number; signal: string };

@@ -101,7 +101,10 @@ export interface LabAddresses {
   readonly prefixLen: number;
 }
 
-/** Everything one `fuzz run` needs, checked: a bad value never reaches the lab. */
+/**
+ * Everything one `fuzz run` needs, checked: a bad value never reaches the lab. Absent values are
+ * null, never undefined, so the plan reads back from JSON exactly as it was.
+ */
 export interface RunPlan {
   /** The target as typed (`builtin:goodbye`, `exec:8080:'…'`): for the report and the replay. */
   readonly targetText: string;
@@ -113,13 +116,13 @@ export interface RunPlan {
   /** Where the jobs connect: the stack's address for built-in targets, the kernel's for kernel ones. */
   readonly server: { readonly ip: Ipv4; readonly port: number };
   /** A named namespace to use (or create and remove) for the TAP lab. */
-  readonly netns: string | undefined;
+  readonly netns: string | null;
   readonly bugs: string[];
   readonly jobs: JobsPlan;
   readonly workload: WorkloadPlan;
   readonly seed: number;
   readonly seeds: RunSeeds;
-  readonly faults: { readonly spec: FaultSpec; readonly text: string } | undefined;
+  readonly faults: { readonly spec: FaultSpec; readonly text: string } | null;
   /** The longest the capture goes on after the last job while our stack still retransmits. */
   readonly lingerMs: number;
   /** Thresholds handed to the analysis. */
@@ -166,7 +169,7 @@ export function planBugs(names: readonly string[]): string[] {
 
 /** A `--faults` spec, parsed (a FaultSpecError quotes the problem). */
 export function planFaults(text: string | undefined): RunPlan['faults'] {
-  return text === undefined ? undefined : { spec: inContext('--faults: ', () => parseFaultSpec(text)), text };
+  return text === undefined ? null : { spec: inContext('--faults: ', () => parseFaultSpec(text)), text };
 }
 
 /** A timestamped run folder name, e.g. runs/2026-11-26T17-40-12. */
@@ -244,7 +247,7 @@ export function planRun(s: RunSettings, env: PlanEnv): RunPlan {
     linkDefaulted: s.link === undefined,
     lab,
     server: { ip: target.kind === 'kernel' ? lab.kernelIp : lab.stackIp, port: target.port },
-    netns: s.netns,
+    netns: s.netns ?? null,
     bugs,
     jobs: { count, concurrency, timeoutMs, connectTimeoutMs, deadlineMs },
     workload,

@@ -32,9 +32,9 @@ export interface ServePlan {
   target: Extract<RunPlan['target'], { kind: 'builtin' }>;
   bugs: string[];
   lab: LabAddresses;
-  netns: string | undefined;
+  netns: string | null;
   pcap: string;
-  trace: string | undefined;
+  trace: string | null;
   faults: RunPlan['faults'];
   seed: number;
 }
@@ -44,7 +44,7 @@ export function planServe(s: ServeSettings): ServePlan {
   const targetText = s.target ?? 'builtin:goodbye';
   const target = planTarget(targetText, lab);
   if (target.kind !== 'builtin') throw new UsageError('fuzz serve serves built-in targets (builtin:NAME); kernel-side targets are served by themselves');
-  return { targetText, target, bugs: planBugs(s.bugs ?? []), lab, netns: s.netns, pcap: s.pcap, trace: s.trace, faults: planFaults(s.faults), seed: s.seed };
+  return { targetText, target, bugs: planBugs(s.bugs ?? []), lab, netns: s.netns ?? null, pcap: s.pcap, trace: s.trace ?? null, faults: planFaults(s.faults), seed: s.seed };
 }
 
 /** What `fuzz serve` prints once it listens. */
@@ -66,7 +66,7 @@ export async function serveInLab(plan: ServePlan, opts: { log: Logger; events: R
   mkdirSync(dirname(plan.pcap), { recursive: true });
   const lab = setupLab({ clock, kernelIp: plan.lab.kernelIp, stackIp: plan.lab.stackIp, prefixLen: plan.lab.prefixLen, onError: (m) => opts.log.warn(`tap: ${m}`) });
   const seeds = runSeeds(plan.seed);
-  const capture = new Capture({ pcap: plan.pcap, trace: plan.trace }, plan.faults ? { spec: plan.faults.spec, seed: seeds.faults } : undefined, lab.stackIp);
+  const capture = new Capture({ pcap: plan.pcap, trace: plan.trace ?? undefined }, plan.faults ? { spec: plan.faults.spec, seed: seeds.faults } : undefined, lab.stackIp);
   const service = builtinService(plan.target);
   const stack = new Stack({
     link: capture.wrap(lab.link),

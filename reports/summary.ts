@@ -95,7 +95,7 @@ export function formatRunSummary(report: Report, opts: SummaryOptions = {}): str
   if (run.fault_stats) {
     lines.push(`injected faults: ${countsText(run.fault_stats)} on ${run.fault_touched_connections ?? 0} connections`);
     for (const e of report.verdict.explained_by_faults) {
-      lines.push(`  explained by the injected faults (not counted): ${e.kind} on ${e.connections} connections, every one of them hit by the injector`);
+      lines.push(`  explained by the injected faults (not counted): ${e.kind} on ${e.connections} connection${e.connections === 1 ? '' : 's'}, every one of them hit by the injector`);
     }
   }
   lines.push('', formatSummary(report, opts), '');

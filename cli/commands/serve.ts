@@ -8,9 +8,9 @@ import { createLogger } from '../../stack/log.js';
 import { randomSeed } from '../../stack/rng.js';
 
 /** What a person types to reach the served target from a shell, for the `ready` line. */
-function reachCommand(netns: string | undefined, r: ServeReady, name: string): string {
+function reachCommand(netns: string | null, r: ServeReady, name: string): string {
   const client = name === 'goodbye' ? `echo "hi mom" | nc -N ${r.stackIp} ${r.port}` : `nc -N ${r.stackIp} ${r.port}`;
-  return netns !== undefined ? `ip netns exec ${netns} sh -c '${client}'` : `nsenter --net=/proc/${r.pid}/ns/net sh -c '${client}'`;
+  return netns !== null ? `ip netns exec ${netns} sh -c '${client}'` : `nsenter --net=/proc/${r.pid}/ns/net sh -c '${client}'`;
 }
 
 export const serveCommand: Command = {
@@ -58,7 +58,7 @@ With --netns NAME other tools join the lab with 'ip netns exec NAME ...'. Needs 
         if (e.type === 'notice') log[e.level](e.message);
       },
       onReady: (r) => {
-        const where = plan.netns !== undefined ? `namespace ${plan.netns}` : `private namespace of pid ${r.pid}`;
+        const where = plan.netns !== null ? `namespace ${plan.netns}` : `private namespace of pid ${r.pid}`;
         process.stdout.write(
           `ready: ${plan.targetText}${bugText} listening on ${r.stackIp}:${r.port} (${where}, kernel side ${r.kernelIp} on ${r.ifname}); ` +
             `reach it with: ${reachCommand(plan.netns, r, plan.target.name)}; pcap: ${plan.pcap}\n`,
