@@ -5,7 +5,8 @@ import type { RunPlan } from './plan.js';
 import { kernelSockets, stackOnTap } from './target-builtin.js';
 import type { Lab } from '../stack/lab/index.js';
 import type { Clock } from '../stack/clock.js';
-import { startExecTarget, waitListening, type ExecTarget } from '../targets/kernel.js';
+import { startExecTarget, waitListening } from '../targets/kernel.js';
+import { exitWords, type TargetProcess } from '../targets/target-process.js';
 import type { Dialer } from '../fuzzers/netcat/job.js';
 
 /**
@@ -17,7 +18,7 @@ export async function serveKernelOnTap(plan: RunPlan, ctx: EngineContext, lab: L
   if (plan.target.kind !== 'kernel') throw new Error(`not a kernel-side target: ${plan.target.kind}`);
   const kernel = plan.target.kernel;
   const stack = stackOnTap(plan, ctx, lab, capture, clock, []);
-  let exec: ExecTarget | undefined;
+  let exec: TargetProcess | undefined;
   try {
     if (kernel.kind === 'exec') {
       exec = await startExecTarget(kernel.command, kernel.port, { log: join(plan.outDir, 'target.log'), kernelIp: lab.kernelIp, cwd: process.cwd() });
@@ -37,7 +38,7 @@ export async function serveKernelOnTap(plan: RunPlan, ctx: EngineContext, lab: L
     peerSockets: () => kernelSockets(lab, plan.server.port, 'server'),
     exited: () => {
       const exit = exec?.exit();
-      return exit?.beforeStop ? `${exec!.command} exited during the run (code ${exit.code ?? '-'}, signal ${exit.signal ?? '-'}); see target.log` : undefined;
+      return exit?.beforeStop ? `${exec!.command} ${exitWords(exit)} during the run; see target.log` : undefined;
     },
     stop: async () => {
       await exec?.stop();
