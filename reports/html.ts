@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { packets, showCommands } from './commands.js';
 import { escapeXml as esc } from './escape.js';
-import { FINDING_KINDS, VERDICTS, type AnalysisReport, type Finding } from './report.js';
+import { FINDING_KINDS } from './findings/registry.js';
+import { VERDICTS, type AnalysisReport, type Finding } from './report.js';
 import { countsText } from './counts-text.js';
 import type { Report, RunSection } from './run-report.js';
 import { MAX_TIMELINE_ROWS, stevensSvg, timelineSvg, VERDICT_COLORS } from './svg-graphs.js';

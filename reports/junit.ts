@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { packets, showCommands } from './commands.js';
 import { escapeXml } from './escape.js';
-import { FINDING_KINDS, type AnalysisReport, type Finding } from './report.js';
+import { FINDING_KINDS } from './findings/registry.js';
+import type { AnalysisReport, Finding } from './report.js';
 import type { Report } from './run-report.js';
 
 interface Case {

@@ -4,23 +4,13 @@
  * seconds since the first frame of the capture (Wireshark's "relative time"); `*_ms` are
  * durations in milliseconds.
  */
+import type { FindingKind } from './findings/kinds.js';
 
 export const VERDICTS = ['complete', 'reset', 'refused', 'unanswered', 'half-closed', 'hang', 'open'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-export const FINDING_KINDS = [
-  'missing-fin',
-  'hang',
-  'retransmit-storm',
-  'retransmit-after-close',
-  'reset',
-  'refused',
-  'unanswered-syn',
-  'slow-handshake',
-  'zero-window-stall',
-  'duplicate-ack-after-fin',
-] as const;
-export type FindingKind = (typeof FINDING_KINDS)[number];
+/** The capture's finding kinds (reports/findings/kinds.ts, one rule each in the registry). */
+export type { FindingKind };
 
 export interface Endpoint {
   ip: string;

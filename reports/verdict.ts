@@ -1,4 +1,5 @@
-import { FINDING_KINDS, type AnalysisReport, type Finding, type FindingKind } from './report.js';
+import { FINDING_KINDS, type FindingKind } from './findings/registry.js';
+import type { AnalysisReport, Finding } from './report.js';
 import { REPORT_SCHEMA_VERSION, type Report, type ReportVerdict, type RunSection } from './run-report.js';
 
 /** Errors first, then the findings naming most connections, then by kind: the order every writer shows. */

@@ -2,12 +2,13 @@
  * Shared by the analyze tests: real-kernel captures in test-owned namespaces, a small traffic
  * program run inside them, and tshark as the oracle (per-frame analysis flags, filter counts).
  */
+import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analyzer, type AnalyzeOptions } from '../reports/analyzer.js';
-import { TSHARK_COUNTERS, type AnalysisReport } from '../reports/report.js';
+import { TSHARK_COUNTERS, type AnalysisReport, type ConnectionRecord } from '../reports/report.js';
 import type { Report, RunSection } from '../reports/run-report.js';
 import { finalReport } from '../reports/verdict.js';
 import {
@@ -511,4 +512,10 @@ export function sampleRunSection(overrides: Partial<RunSection> = {}): RunSectio
 /** The final report of an analysis (no faults explained), with an optional run section. */
 export function asReport(analysis: AnalysisReport, run: RunSection | null = null): Report {
   return finalReport(analysis, { findings: analysis.findings, explained: [], run });
+}
+
+/** The report's one connection record (asserts there is exactly one). */
+export function only(report: AnalysisReport): ConnectionRecord {
+  assert.equal(report.connections.length, 1);
+  return report.connections[0]!;
 }
