@@ -179,7 +179,7 @@ function stateGuess(conn: Connection, c: 0 | 1, v: Verdict): { client: TcpState;
     }
     case 'hang':
     case 'open': {
-      const server: TcpState = ss.synAck > 0 && conn.handshakeAckNs < 0 && cs.pkts <= cs.syn ? 'SYN_RCVD' : 'ESTABLISHED';
+      const server: TcpState = ss.synAck > 0 && conn.handshakeAckNs < 0 && cs.pkts <= cs.syn ? 'SYN_RECV' : 'ESTABLISHED';
       return { client: 'ESTABLISHED', server };
     }
   }

@@ -113,7 +113,7 @@ export type TcpState =
   | 'CLOSED'
   | 'LISTEN'
   | 'SYN_SENT'
-  | 'SYN_RCVD'
+  | 'SYN_RECV'
   | 'ESTABLISHED'
   | 'FIN_WAIT1'
   | 'FIN_WAIT2'

@@ -1,12 +1,7 @@
 import { FINDING_KINDS, type FindingKind } from './findings/registry.js';
 import type { AnalysisReport, Finding } from './report.js';
+import { rankFindings } from './findings/rank.js';
 import { REPORT_SCHEMA_VERSION, type Report, type ReportVerdict, type RunSection } from './run-report.js';
-
-/** Errors first, then the findings naming most connections, then by kind: the order every writer shows. */
-export function rankFindings(findings: Finding[]): Finding[] {
-  const rank = (f: Finding): number => (f.severity === 'error' ? 0 : 1);
-  return [...findings].sort((a, b) => rank(a) - rank(b) || b.connections - a.connections || a.kind.localeCompare(b.kind));
-}
 
 /**
  * The final report: the analysis with the findings that stand (capture findings not explained by

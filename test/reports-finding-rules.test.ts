@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { AnalyzeOptions } from '../reports/analyzer.js';
 import { FINDING_KINDS, FINDING_RULES, type FindingKind } from '../reports/findings/registry.js';
 import { findingsTable, tableIn } from '../reports/findings/table.js';
+import { ALL_FINDING_RULES } from '../harness/run-findings/registry.js';
 import { parseIpv4 } from '../stack/addr.js';
 import { ACK, FIN, PSH, RST, SYN } from '../stack/wire/tcp.js';
 import { analyzeFrames, Conversation, only, type TimedFrame } from './analyze-support.js';
@@ -113,16 +114,16 @@ describe('the registry', () => {
 
   it("README.md's findings table is the registry's (npm run docs:findings regenerates it)", () => {
     const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-    assert.equal(tableIn(readme), findingsTable(), 'README.md is stale: run npm run docs:findings');
+    assert.equal(tableIn(readme), findingsTable(ALL_FINDING_RULES), 'README.md is stale: run npm run docs:findings');
   });
 
-  it('fuzz list --findings prints kind, severity and summary; --markdown the table', async () => {
+  it('fuzz list --findings prints kind, severity, where it is found and summary, the run\'s own kinds too; --markdown the table', async () => {
     const list = await fuzz(['list', '--findings']);
     assert.equal(list.code, 0);
-    for (const r of FINDING_RULES) assert.match(list.stdout, new RegExp(`\\n  ${r.kind} +${r.severity} +${r.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+    for (const r of ALL_FINDING_RULES) assert.match(list.stdout, new RegExp(`\\n  ${r.kind} +${r.severity} +${r.source} +${r.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
     const md = await fuzz(['list', '--findings', '--markdown']);
     assert.equal(md.code, 0);
-    assert.equal(md.stdout, findingsTable());
+    assert.equal(md.stdout, findingsTable(ALL_FINDING_RULES));
     const bad = await fuzz(['list', '--markdown']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr.trim().split('\n').length, 1);

@@ -3,7 +3,7 @@ import { parseFlags } from '../args.js';
 import { UsageError } from '../../stack/user-error.js';
 import { BUILTIN_SERVICES } from '../../targets/registry.js';
 import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
-import { FINDING_RULES } from '../../reports/findings/registry.js';
+import { ALL_FINDING_RULES } from '../../harness/run-findings/registry.js';
 import { findingsTable } from '../../reports/findings/table.js';
 import { listCases } from '../../harness/cases.js';
 
@@ -12,7 +12,7 @@ export const listCommand: Command = {
   usage:
     'usage: fuzz list [--json]\n       fuzz list --findings [--json | --markdown]\n\n' +
     "Lists the built-in targets, the stack's bug profiles and the bug cases, one line each.\n" +
-    'With --findings, the finding kinds the capture analysis reports: kind, severity and what each means\n' +
+    'With --findings, the finding kinds a run reports (from the capture, or from the run itself):\nkind, severity, where it is found and what each means\n' +
     "(--markdown: as the README's table).",
   async run(argv) {
     const { values } = parseFlags(argv, { json: { type: 'boolean' }, findings: { type: 'boolean' }, markdown: { type: 'boolean' } }, false);
@@ -23,11 +23,11 @@ export const listCommand: Command = {
       return [title, ...rows.map((r) => `  ${r.name.padEnd(w)}  ${r.summary}`), ''];
     };
     if (values.findings) {
-      const findings = FINDING_RULES.map((r) => ({ kind: r.kind, severity: r.severity, summary: r.summary }));
+      const findings = ALL_FINDING_RULES.map((r) => ({ kind: r.kind, source: r.source, severity: r.severity, summary: r.summary }));
       if (values.json) process.stdout.write(JSON.stringify({ findings }, null, 2) + '\n');
-      else if (values.markdown) process.stdout.write(findingsTable());
+      else if (values.markdown) process.stdout.write(findingsTable(ALL_FINDING_RULES));
       else {
-        const rows = findings.map((f) => ({ name: f.kind, summary: `${f.severity.padEnd(7)}  ${f.summary}` }));
+        const rows = findings.map((f) => ({ name: f.kind, summary: `${f.severity.padEnd(7)}  ${f.source.padEnd(7)}  ${f.summary}` }));
         process.stdout.write(section('findings (fuzz analyze, fuzz run):', rows).join('\n'));
       }
       return 0;

@@ -4,7 +4,7 @@ import type { RunRule } from './rule.js';
 export const jobStuck: RunRule = {
   kind: 'job-stuck',
   severity: 'error',
-  summary: 'a job timed out or failed although the capture shows nothing wrong on its connection',
+  summary: 'A job timed out or failed although the capture shows nothing wrong on its connection.',
   detect(ctx) {
     const stuck = ctx.jobs.filter((j) => (j.conn?.findings.length ?? 0) === 0 && (j.job.outcome === 'timeout' || j.job.outcome === 'connect-timeout' || j.job.outcome === 'error'));
     if (stuck.length === 0) return undefined;

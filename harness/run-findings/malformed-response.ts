@@ -4,7 +4,7 @@ import { httpOf, type RunRule } from './rule.js';
 export const malformedResponse: RunRule = {
   kind: 'malformed-response',
   severity: 'error',
-  summary: "an HTTP response broke RFC 9112's message rules (status line, headers, framing)",
+  summary: "An HTTP response broke RFC 9112's message rules (status line, headers, framing).",
   detect(ctx) {
     const malformed = ctx.jobs.filter((j) => httpOf(j.job)?.requests.some((r) => r.malformed !== undefined));
     if (malformed.length === 0) return undefined;

@@ -2,6 +2,7 @@ import type { RunPlan } from '../plan.js';
 import type { RawRun } from '../raw-run.js';
 import { ipv4ToString } from '../../stack/addr.js';
 import type { AnalysisReport, ConnectionRecord, Finding, FindingInstance } from '../../reports/report.js';
+import type { FindingRuleInfo } from '../../reports/findings/rule.js';
 import type { JobResult } from '../../fuzzers/netcat/job.js';
 import type { HttpJobResult } from '../../fuzzers/http/job.js';
 
@@ -11,11 +12,7 @@ import type { HttpJobResult } from '../../fuzzers/http/job.js';
  * malformed HTTP response, the target's process died). One file per rule, like the capture
  * rules in reports/findings/; the result is the same `Finding`, with `source: 'run'`.
  */
-export interface RunRule {
-  readonly kind: string;
-  readonly severity: 'error' | 'warning';
-  /** One plain sentence for `fuzz list --findings` and the README. */
-  readonly summary: string;
+export interface RunRule extends FindingRuleInfo {
   detect(ctx: RunRuleContext): RunRuleHit | undefined;
 }
 

@@ -4,7 +4,7 @@ import type { RunRule } from './rule.js';
 export const targetExited: RunRule = {
   kind: 'target-exited',
   severity: 'error',
-  summary: "the target's process ended by itself during the run (a crash under this load, or a server that gave up)",
+  summary: "The target's process ended by itself during the run (a crash under this load, or a server that gave up).",
   detect(ctx) {
     if (ctx.raw.targetExited === undefined) return undefined;
     return { title: ctx.raw.targetExited, explanation: 'The server process ended before the run stopped it: a crash under this load, or a server that gave up.', jobs: [] };

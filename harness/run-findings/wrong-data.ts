@@ -4,7 +4,7 @@ import type { RunRule } from './rule.js';
 export const wrongData: RunRule = {
   kind: 'wrong-data',
   severity: 'error',
-  summary: 'a connection closed normally but the built-in service answered with the wrong bytes (echo must echo, goodbye must say its string)',
+  summary: 'A connection closed normally but the built-in service answered with the wrong bytes (echo must echo, goodbye must say its string).',
   detect(ctx) {
     const wrong = ctx.jobs.filter((j) => j.dataProblem !== undefined);
     if (wrong.length === 0) return undefined;

@@ -1,5 +1,6 @@
 import type { Endpoint, Finding, FindingInstance, Thresholds } from '../report.js';
 import { endpointKey } from './grammar.js';
+import { rankFindings } from './rank.js';
 import type { CaptureFindingRule } from './registry.js';
 import type { Culprit, EndpointCounts, EndpointTotals } from './rule.js';
 
@@ -106,7 +107,6 @@ export class FindingCollector {
         show: g.rule.show(g, tot),
       });
     }
-    const rank = (f: Finding): number => (f.severity === 'error' ? 0 : 1);
-    return out.sort((a, b) => rank(a) - rank(b) || b.connections - a.connections || a.kind.localeCompare(b.kind));
+    return rankFindings(out);
   }
 }

@@ -1,16 +1,15 @@
 /** The registry as the README's findings table, and the check that the README's copy is current. */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { FINDING_RULES } from './registry.js';
 import type { FindingRuleInfo } from './rule.js';
 
 export const TABLE_BEGIN = '<!-- findings:begin -->';
 export const TABLE_END = '<!-- findings:end -->';
 
-/** The rules as a Markdown table: kind | severity | what it means. */
-export function findingsTable(rules: readonly FindingRuleInfo[] = FINDING_RULES): string {
+/** The rules as a Markdown table: kind | found in | severity | what it means. */
+export function findingsTable(rules: readonly (FindingRuleInfo & { source?: 'capture' | 'run' })[]): string {
   const cell = (text: string): string => text.replace(/\|/g, '\\|');
-  const rows = rules.map((r) => `| \`${r.kind}\` | ${r.severity} | ${cell(r.summary)} |`);
-  return ['| kind | severity | what it means |', '|---|---|---|', ...rows, ''].join('\n');
+  const where = (r: { source?: 'capture' | 'run' }): string => (r.source === 'run' ? 'the run' : 'the capture');
+  const rows = rules.map((r) => `| \`${r.kind}\` | ${where(r)} | ${r.severity} | ${cell(r.summary)} |`);
+  return ['| kind | found in | severity | what it means |', '|---|---|---|---|', ...rows, ''].join('\n');
 }
 
 /** Where the table sits in a Markdown text: the offsets just after the begin marker's line and at the end marker. */
@@ -28,13 +27,8 @@ export function tableIn(markdown: string): string {
   return markdown.slice(from, to);
 }
 
-/** `markdown` with the current table between its markers. */
-export function withCurrentTable(markdown: string): string {
+/** `markdown` with `table` between its markers. */
+export function withTable(markdown: string, table: string): string {
   const { from, to } = tableSpan(markdown);
-  return markdown.slice(0, from) + findingsTable() + markdown.slice(to);
-}
-
-/** Rewrites the table in a Markdown file (`npm run docs:findings` on README.md). */
-export function updateTableIn(path: string): void {
-  writeFileSync(path, withCurrentTable(readFileSync(path, 'utf8')));
+  return markdown.slice(0, from) + table + markdown.slice(to);
 }
