@@ -1,5 +1,6 @@
 import { test } from 'node:test';
-import { simBench, tapBench, type Bench, type BenchStackOptions } from '../../fuzzers/raw/testbench/index.js';
+import { simBench, tapBench, type Bench, type BenchStackOptions, type Received } from '../../fuzzers/raw/testbench/index.js';
+import { ACK, tcpFlagsShort } from '../../stack/wire/tcp.js';
 import { inNamespaceChild, namespaceTests } from './in-namespace.js';
 
 export type BenchLink = Bench['link'];
@@ -43,4 +44,14 @@ async function onBench(b: Bench, fn: BenchTestFn): Promise<void> {
   } finally {
     b.close();
   }
+}
+
+/** `S.`/`F.`-style lines (tcpdump flags, absolute numbers) of received segments, for list assertions. */
+export function summary(received: readonly Received[]): string[] {
+  return received.map(({ seg }) => `${tcpFlagsShort(seg.flags)} seq=${seg.seq} ack=${seg.flags & ACK ? seg.ack : '-'} len=${seg.payload.length}`);
+}
+
+/** The segments the endpoint received since index `from` of its log. */
+export function since(b: Bench, from: number): Received[] {
+  return b.endpoint.received.slice(from);
 }

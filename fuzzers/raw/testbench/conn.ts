@@ -4,9 +4,9 @@
  * SND.NXT and RCV.NXT as the endpoint sees them, and the options each side's SYN offered.
  *
  * Sending, a field left out is the connection's current value: ports from the 4-tuple, SEQ =
- * SND.NXT, ACK = RCV.NXT when the ACK flag is set, window 65535, no options, and the ACK flag
- * itself once the stack's SYN is known. Matching, a field left out is a don't-care, and the
- * ports are the 4-tuple's. The numbers move only with what the test does: a segment the test
+ * SND.NXT, ACK = RCV.NXT when the ACK flag is set, the connection's window (65535 unless set),
+ * no options, and the ACK flag itself once the stack's SYN is known. Matching, a field left out
+ * is a don't-care, and the ports are the 4-tuple's. The numbers move only with what the test does: a segment the test
  * sends at or below SND.NXT (not an RST, not a SYN after the first) advances SND.NXT to its
  * end; a segment the test takes with expect advances RCV.NXT when it is in order. Segments that
  * arrived but were not taken change nothing, so a script means the same on a fast or a slow link.
@@ -26,6 +26,8 @@ export interface ConnOptions {
   isn: number;
   /** Options of the endpoint's SYN (or SYN/ACK); default MSS 1460. */
   synOptions?: TcpOption[];
+  /** The window field of the endpoint's segments unless a segment sets its own; default 65535. */
+  window?: number;
 }
 
 /** What one side's SYN offered (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
@@ -51,6 +53,7 @@ export class Conn {
   /** The endpoint's ISN. */
   readonly isn: number;
   readonly synOptions: TcpOption[];
+  readonly window: number;
   /** The endpoint's SND.NXT: the sequence number its next new byte gets. */
   sndNxt: number;
   /** The stack's ISN, from its SYN or SYN/ACK; undefined before that is taken. */
@@ -73,6 +76,7 @@ export class Conn {
     this.isn = opts.isn >>> 0;
     this.sndNxt = this.isn;
     this.synOptions = opts.synOptions ?? [{ kind: 'mss', mss: 1460 }];
+    this.window = opts.window ?? 65535;
     this.scope = {
       name: `${ipv4ToString(endpoint.ip)}:${this.localPort} ← ${ipv4ToString(endpoint.target.ip)}:${this.remotePort}`,
       includes: (r) => r.seg.srcPort === this.remotePort && r.seg.dstPort === this.localPort && r.src === endpoint.target.ip,
@@ -113,7 +117,7 @@ export class Conn {
     const flags = fields.flags ?? (this.peerIsn !== undefined ? ACK : undefined);
     if (flags === undefined) throw new ExpectError(`${this.scope.name}: a segment before the stack's SYN needs its flags`, undefined, []);
     const ack = fields.ack ?? (flags & ACK && this.rcvNxt !== undefined ? this.rcvNxt : 0);
-    const sent = this.endpoint.send({ seq: this.sndNxt, window: 65535, ...fields, srcPort: this.localPort, dstPort: this.remotePort, flags, ack });
+    const sent = this.endpoint.send({ seq: this.sndNxt, window: this.window, ...fields, srcPort: this.localPort, dstPort: this.remotePort, flags, ack });
     this.sent(sent);
     return sent;
   }
