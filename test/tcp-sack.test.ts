@@ -9,7 +9,7 @@ import type { TcpSocket } from '../stack/tcp/socket.js';
 import { ACK, FIN, PSH, SYN, tcpFlagsShort, tcpOptionsSackBlocks, tcpOptionsTimestamps, type TcpOption, type TcpRepr } from '../stack/wire/tcp.js';
 import { simBench, type Bench, type Conn } from '../fuzzers/raw/testbench/index.js';
 import { since, summary } from './helpers/bench.js';
-import { DUT_IP, twoStacks } from './helpers/tcp-peer.js';
+import { SERVER_IP, twoStacks } from './helpers/two-stacks.js';
 
 // Delayed-ACK, probe and recovery timing in virtual milliseconds: these scripts run on the sim wire only.
 
@@ -220,7 +220,7 @@ async function lossyEcho(size: number, tcp: Partial<TcpConfig>, seed: number): P
   const faulty = (a: Link, b: Link): [Link, Link] => [new FaultyLink(a, { drop: 0.05, duplicate: 0, reorder: 0, corrupt: 0, delayMs: 0, jitterMs: 0 }, new Rng(seed)), b];
   const { clock, client, server } = twoStacks({ tcp, traceLimit: 0 }, { tcp, traceLimit: 0 }, faulty);
   server.listen(7, (s) => s.pipe(s));
-  const sock = client.connect(DUT_IP, 7);
+  const sock = client.connect(SERVER_IP, 7);
   const sent = Buffer.from(new Rng(seed).fill(new Uint8Array(size)));
   const got: Buffer[] = [];
   let ended = false;

@@ -5,7 +5,7 @@ import type { TcpSocket } from '../stack/tcp/socket.js';
 import { runSim } from '../stack/sim-driver.js';
 import type { Bench, Conn, SegmentFields } from '../fuzzers/raw/testbench/index.js';
 import { benchTests, QUIET_MS, REPLY_MS, summary } from './helpers/bench.js';
-import { DUT_IP, twoStacks } from './helpers/tcp-peer.js';
+import { SERVER_IP, twoStacks } from './helpers/two-stacks.js';
 
 const linkTest = benchTests(import.meta.url);
 
@@ -275,7 +275,7 @@ test('port reuse while the server holds TIME-WAIT: the client reconnects from th
   });
   const openedAt: number[] = [];
   for (let round = 0; round < 3; round++) {
-    const sock = client.connect(DUT_IP, PORT, { localPort: PP });
+    const sock = client.connect(SERVER_IP, PORT, { localPort: PP });
     let closed = false;
     sock.on('connect', () => openedAt.push(clock.now()));
     sock.on('data', () => undefined);
