@@ -10,4 +10,4 @@ export { Endpoint, type ExpectOptions, type Received } from './endpoint.js';
 export { describeSegment, ExpectError, type FieldMismatch, type SegmentFields } from './match.js';
 export { simBench } from './sim.js';
 export { tapBench } from './tap.js';
-export type { BenchTime } from './time.js';
+export { RealTime, SimTime, type BenchTime } from './time.js';
