@@ -5,8 +5,6 @@ export interface PacketSocketOpenOptions extends Omit<NativeLinkOptions, 'mtu'> 
   ifname: string;
 }
 
-export type PacketSocketStats = PacketSocketLink['stats'];
-
 /**
  * The kernel's side of a network interface as a Link: an AF_PACKET SOCK_RAW socket for every
  * protocol (ETH_P_ALL), bound to one interface (packet(7); native/tap.cc's PacketSocket).

@@ -79,10 +79,15 @@ export class Conn {
     this.window = opts.window ?? 65535;
     this.scope = {
       name: `${ipv4ToString(endpoint.ip)}:${this.localPort} ← ${ipv4ToString(endpoint.target.ip)}:${this.remotePort}`,
-      includes: (r) => r.seg.srcPort === this.remotePort && r.seg.dstPort === this.localPort && r.src === endpoint.target.ip,
+      includes: (r) => this.owns(r),
       relative: () => ({ seq: this.peerIsn, ack: this.isn }),
       took: (r) => this.learn(r.seg),
     };
+  }
+
+  /** Whether a received segment is on this connection's 4-tuple. */
+  owns(r: Received): boolean {
+    return r.seg.srcPort === this.remotePort && r.seg.dstPort === this.localPort && r.src === this.endpoint.target.ip;
   }
 
   /** The endpoint's sequence number `offset` bytes into its data (ISN + 1 + offset). */

@@ -53,16 +53,23 @@ export interface Scope {
   took(r: Received): void;
 }
 
-const ANY: Scope = { name: 'endpoint', includes: () => true, relative: () => ({}), took: () => undefined };
-
 export class Endpoint {
   readonly ip: Ipv4;
   readonly mac: Mac;
   readonly target: { ip: Ipv4; mac: Mac };
-  readonly time: BenchTime;
+  private readonly time: BenchTime;
   /** Every TCP segment addressed to the endpoint, in arrival order. */
   readonly received: Received[] = [];
   private readonly link: Link;
+  private readonly conns: Conn[] = [];
+  /** Every segment: what an expectation of the endpoint's own looks at. */
+  private readonly any: Scope = {
+    name: 'endpoint',
+    includes: () => true,
+    relative: () => ({}),
+    // A segment taken here still teaches the connection it belongs to.
+    took: (r) => this.conns.find((c) => c.owns(r))?.learn(r.seg),
+  };
   private readonly taken = new Set<Received>();
   private frames = 0;
   /** Frames addressed to the endpoint that do not decode: the stack under test sent garbage. */
@@ -84,7 +91,9 @@ export class Endpoint {
 
   /** A connection from `localPort` to the stack's `remotePort`; nothing is sent yet. */
   conn(opts: ConnOptions): Conn {
-    return new Conn(this, opts);
+    const c = new Conn(this, opts);
+    this.conns.push(c);
+    return c;
   }
 
   /** Opens a connection to the stack's `remotePort` (its passive open): SYN, SYN/ACK, ACK. */
@@ -100,7 +109,7 @@ export class Endpoint {
    */
   async awaitSyn(opts: { localPort: number; isn: number } & ExpectOptions): Promise<Conn> {
     const syn = await this.expectIn(
-      { ...ANY, name: `endpoint port ${opts.localPort}`, includes: (r) => r.seg.dstPort === opts.localPort },
+      { ...this.any, name: `endpoint port ${opts.localPort}`, includes: (r) => r.seg.dstPort === opts.localPort },
       { dstPort: opts.localPort, flags: SYN },
       opts,
     );
@@ -132,12 +141,12 @@ export class Endpoint {
 
   /** The next segment not yet taken, from any connection, must match `fields`; returns it. */
   expect(fields: SegmentFields, opts: ExpectOptions): Promise<Received> {
-    return this.expectIn(ANY, fields, opts);
+    return this.expectIn(this.any, fields, opts);
   }
 
   /** After `timeoutMs`, no segment not yet taken matches `fields` (`{}`: no segment at all). */
   expectNone(fields: SegmentFields, opts: ExpectOptions): Promise<void> {
-    return this.expectNoneIn(ANY, fields, opts);
+    return this.expectNoneIn(this.any, fields, opts);
   }
 
   /** expect within a scope (a connection's 4-tuple): the one implementation of it. */
