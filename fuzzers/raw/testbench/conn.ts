@@ -14,7 +14,7 @@
 import { ipv4ToString } from '../../../stack/addr.js';
 import { seqAdd, seqGt, seqLe } from '../../../stack/wire/seq.js';
 import { ACK, RST, SYN, tcpOptionsMss, tcpOptionsSackPermitted, tcpOptionsTimestamps, tcpOptionsWscale, tcpSeqLength, type TcpOption, type TcpRepr } from '../../../stack/wire/tcp.js';
-import type { Endpoint, ExpectOptions, Received, Scope } from './endpoint.js';
+import type { ExpectOptions, Received, Scope, SegmentEndpoint } from './received.js';
 import { ExpectError, type SegmentFields } from './match.js';
 
 export interface ConnOptions {
@@ -68,7 +68,7 @@ export class Conn {
   private readonly scope: Scope;
 
   constructor(
-    readonly endpoint: Endpoint,
+    readonly endpoint: SegmentEndpoint,
     opts: ConnOptions,
   ) {
     this.localPort = opts.localPort;

@@ -17,22 +17,9 @@ import { decodeFrame, LINKTYPE_ETHERNET } from '../../../stack/wire/frame.js';
 import { SYN, type TcpRepr } from '../../../stack/wire/tcp.js';
 import { tcpDatagram } from '../kernel-injector.js';
 import { Conn, type ConnOptions } from './conn.js';
-import { describeFields, describeSegment, ExpectError, segmentMatches, segmentMismatches, type RelativeTo, type SegmentFields } from './match.js';
+import { describeFields, describeSegment, ExpectError, segmentMatches, segmentMismatches, type SegmentFields } from './match.js';
+import type { ExpectOptions, Received, Scope, SegmentEndpoint } from './received.js';
 import type { BenchTime } from './time.js';
-
-/** A TCP segment the stack sent to the endpoint. */
-export interface Received {
-  /** Its frame number at the endpoint (1-based, every frame counted). */
-  frame: number;
-  timeMs: number;
-  src: Ipv4;
-  seg: TcpRepr;
-}
-
-/** How long to wait for a segment; the tolerance is always the caller's to state. */
-export interface ExpectOptions {
-  timeoutMs: number;
-}
 
 export interface EndpointOptions {
   link: Link;
@@ -43,17 +30,7 @@ export interface EndpointOptions {
   target: { ip: Ipv4; mac: Mac };
 }
 
-/** Which received segments an expectation looks at, and how it names and numbers them. */
-export interface Scope {
-  name: string;
-  includes(r: Received): boolean;
-  /** ISNs for showing numbers relative to them. */
-  relative(): RelativeTo;
-  /** Called for each segment an expectation takes (a connection learns from it). */
-  took(r: Received): void;
-}
-
-export class Endpoint {
+export class Endpoint implements SegmentEndpoint {
   readonly ip: Ipv4;
   readonly mac: Mac;
   readonly target: { ip: Ipv4; mac: Mac };

@@ -6,7 +6,8 @@
  */
 export { BENCH_ENDPOINT_IP, BENCH_ENDPOINT_MAC, BENCH_STACK_IP, BENCH_STACK_MAC, type Bench, type BenchStackOptions } from './bench.js';
 export { Conn, synOptionsOf, type ConnOptions, type SynOptions } from './conn.js';
-export { Endpoint, type ExpectOptions, type Received } from './endpoint.js';
+export { Endpoint } from './endpoint.js';
+export type { ExpectOptions, Received } from './received.js';
 export { describeSegment, ExpectError, type FieldMismatch, type SegmentFields } from './match.js';
 export { simBench } from './sim.js';
 export { tapBench } from './tap.js';
