@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { benchResult, type BenchResult } from './result.js';
 import { ipv4ToString } from '../stack/addr.js';
 import { RealClock } from '../stack/clock.js';
-import { setupLab } from '../stack/link/lab.js';
+import { setupLab } from '../stack/lab/index.js';
 import { Stack } from '../stack/stack.js';
 import { discard } from '../targets/builtin/discard.js';
 import { goodbye, GOODBYE_MESSAGE } from '../targets/builtin/goodbye.js';

@@ -1,5 +1,5 @@
 import type { BenchResult } from './result.js';
-import { enterLabNamespace, labPrivilegeProblem } from '../stack/link/lab.js';
+import { enterLabNamespace, labPrivilegeProblem } from '../stack/lab/index.js';
 import { iproute } from '../stack/link/tap.js';
 
 /**

@@ -3,12 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchResult, type BenchResult } from './result.js';
-import { resolveRunConfig } from '../cli/run/config.js';
-import { executeRun } from '../cli/run/execute.js';
+import { planRun, runPlan } from '../harness/index.js';
 import { ipv4ToString } from '../stack/addr.js';
 import { RealClock } from '../stack/clock.js';
-import { setupLab } from '../stack/link/lab.js';
-import { silentLogger } from '../stack/log.js';
+import { setupLab } from '../stack/lab/index.js';
 import { Stack } from '../stack/stack.js';
 import { goodbye } from '../targets/builtin/goodbye.js';
 
@@ -44,13 +42,13 @@ function ncBatch(host: string, port: number, n: number): Promise<number> {
 }
 
 async function runSeconds(link: 'tap' | 'sim', jobs: number, out: string): Promise<number> {
-  const cfg = resolveRunConfig({ target: 'builtin:goodbye', jobs, concurrency: BATCH, seed: 1, link, out, timeout: 10_000 }, { privileged: link === 'tap' });
+  const plan = planRun(
+    { target: 'builtin:goodbye', jobs, concurrency: BATCH, seed: 1, link, out, timeout: 10_000 },
+    { privileged: link === 'tap', readFile: () => new Uint8Array(0), now: new Date(), randomSeed: () => 1 },
+  );
   const t0 = performance.now();
-  const r = await executeRun(cfg, silentLogger);
-  if (r.verdict.exitCode !== 0) {
-    const found = [...r.report.findings.map((f) => `${f.kind} ×${f.connections}`), ...r.verdict.runFindings.map((f) => f.title)];
-    throw new Error(`the clean goodbye run had findings (${link}): ${found.join('; ')}`);
-  }
+  const r = await runPlan(plan, { logLevel: 'silent', events: () => {} });
+  if (r.verdict.exit_code !== 0) throw new Error(`the clean goodbye run had findings (${link}): ${r.findings.map((f) => `${f.kind} ×${f.connections}`).join('; ')}`);
   return (performance.now() - t0) / 1000;
 }
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { macToString } from '../stack/addr.js';
 import { RealClock } from '../stack/clock.js';
-import { setupLab } from '../stack/link/lab.js';
+import { setupLab } from '../stack/lab/index.js';
 import { iproute, kernelLinkCounters } from '../stack/link/tap.js';
 import { benchResult, type BenchResult } from './result.js';
 

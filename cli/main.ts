@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { commands } from './commands/index.js';
-import { EXIT_USAGE, UsageError } from './errors.js';
+import { EXIT_INTERNAL, EXIT_USAGE } from './errors.js';
+import { LabChildInternalError } from '../harness/index.js';
+import { UsageError, UserError } from '../stack/user-error.js';
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
@@ -12,7 +14,7 @@ function help(): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 clean, 1 findings, 2 usage or environment error',
+    'exit codes: 0 clean, 1 findings, 2 usage or environment error, 70 a bug of ours',
   ].join('\n');
 }
 
@@ -32,17 +34,35 @@ async function main(argv: string[]): Promise<number> {
   return body.run(rest);
 }
 
-main(process.argv.slice(2)).then(
+/** Whether the user asked for debug logs (then an internal error shows its stack). */
+function debugRequested(argv: string[]): boolean {
+  const i = argv.findIndex((a) => a === '--log-level' || a.startsWith('--log-level='));
+  const level = i < 0 ? process.env.TCPFUZZ_LOG : argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1];
+  return level === 'debug' || level === 'trace';
+}
+
+/**
+ * The one error boundary: a UserError (usage or environment) is one line and exit 2; anything
+ * else is a bug of ours — one line naming it as an internal error, exit 70, and the stack only
+ * with --log-level debug.
+ */
+function report(err: unknown, argv: string[]): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`fuzz: ${err.text()}\n`);
+    return EXIT_USAGE;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`fuzz: internal error: ${e.message.split('\n')[0]} (a bug in tcpfuzz; --log-level debug shows where)\n`);
+  if (debugRequested(argv)) process.stderr.write(`${e instanceof LabChildInternalError ? (e.childStack ?? e.stack) : e.stack}\n`);
+  return EXIT_INTERNAL;
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`fuzz: ${err.message}\n`);
-      process.exitCode = EXIT_USAGE;
-      return;
-    }
-    process.stderr.write(`fuzz: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 70;
+    process.exitCode = report(err, argv);
   },
 );

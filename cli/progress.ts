@@ -1,3 +1,7 @@
+import { runPlan, type RunEvent, type RunPlan } from '../harness/index.js';
+import type { Report } from '../reports/run-report.js';
+import { createLogger } from '../stack/log.js';
+
 /**
  * A one-line progress bar on stderr, drawn only when stderr is a TTY (logs and CI output stay
  * clean). Redraws are throttled so 10,000 jobs do not cost 10,000 writes.
@@ -31,5 +35,27 @@ export class ProgressBar {
   done(): void {
     if (this.enabled && this.shown) this.out.write('\n');
     this.shown = false;
+  }
+}
+
+/**
+ * Runs a plan with the CLI's view of it: a progress bar for the jobs, notices as log lines, and
+ * a note when the link was chosen for the user.
+ */
+export async function runWithProgress(plan: RunPlan, logLevel: string | undefined): Promise<Report> {
+  const log = createLogger(logLevel);
+  if (plan.link === 'sim' && plan.linkDefaulted) log.info('not privileged for the TAP lab; using --link sim (our own client stack on a virtual-clock wire)');
+  const bar = new ProgressBar(`${plan.targetText} jobs`, plan.jobs.count);
+  const events = (e: RunEvent): void => {
+    if (e.type === 'progress') bar.update(e.done);
+    else {
+      bar.done();
+      log[e.level](e.message);
+    }
+  };
+  try {
+    return await runPlan(plan, { logLevel, events });
+  } finally {
+    bar.done();
   }
 }

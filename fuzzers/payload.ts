@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Rng } from '../stack/rng.js';
+import { UsageError } from '../stack/user-error.js';
 
 /**
  * What a netcat job sends: a literal (with \n, \r, \t, \xHH escapes, as shells' `echo -e`
@@ -8,13 +9,16 @@ import { Rng } from '../stack/rng.js';
  */
 export type PayloadSource = { kind: 'literal'; bytes: Uint8Array } | { kind: 'file'; path: string; bytes: Uint8Array } | { kind: 'generated'; length: number };
 
-export class PayloadError extends Error {}
+export class PayloadError extends UsageError {
+  override readonly name = 'PayloadError';
+}
 
-export function parsePayload(text: string): PayloadSource {
+/** Parses a payload setting; `readFile` reads an `@FILE` (injected, so a plan can be made without I/O). */
+export function parsePayload(text: string, readFile: (path: string) => Uint8Array = (path) => new Uint8Array(readFileSync(path))): PayloadSource {
   if (text.startsWith('@')) {
     const path = text.slice(1);
     try {
-      return { kind: 'file', path, bytes: new Uint8Array(readFileSync(path)) };
+      return { kind: 'file', path, bytes: readFile(path) };
     } catch (e) {
       throw new PayloadError(`cannot read payload file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }

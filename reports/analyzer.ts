@@ -1,20 +1,20 @@
 import { statSync } from 'node:fs';
+import { UsageError } from '../stack/user-error.js';
 import { ipv4ToString, parseIpv4 } from '../stack/addr.js';
 import { PcapFormatError, visitPcapFile, type PcapRecord, type PcapVisitor } from '../stack/pcap/reader.js';
 import type { Connection } from './connection.js';
 import { decodeTcpSegment, SKIP_NOT_IPV4, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_OK } from './decode.js';
-import { FindingCollector } from './findings.js';
+import { FindingCollector } from './findings/collector.js';
+import { FINDING_KINDS, FINDING_RULES, type CaptureFindingRule, type FindingKind } from './findings/registry.js';
 import { FlowTable } from './flows.js';
-import { buildConnection, buildTrace, orient, sec, type ServerHint } from './record.js';
+import { buildConnection, buildTrace, orient, type ServerHint } from './record.js';
 import {
   DEFAULT_THRESHOLDS,
-  FINDING_KINDS,
   TSHARK_COUNTERS,
   VERDICTS,
   type AnalysisReport,
   type CaptureInfo,
   type ConnectionRecord,
-  type FindingKind,
   type SequenceTrace,
   type Thresholds,
   type TimelineEntry,
@@ -22,12 +22,15 @@ import {
   type Verdict,
 } from './report.js';
 import { emptySegment, TIME_BASE_NS, type TcpSegment } from './segment.js';
+import { sec } from './time.js';
 import { TraceArena } from './trace-arena.js';
 
 export interface AnalyzeOptions {
   /** Which side is the server (`--server ADDR[:PORT]`); otherwise inferred from the SYN. */
   server?: ServerHint | null;
   thresholds?: Partial<Thresholds>;
+  /** The finding rules run on every connection (default: the whole registry, FINDING_RULES). */
+  rules?: readonly CaptureFindingRule[];
   /** Connection records kept in the report (flagged ones first); the rest are counted only. */
   maxRecords?: number;
   /** Time–sequence graphs kept (flagged connections only). */
@@ -87,6 +90,7 @@ const zeroCounters = (): Record<TsharkCounter, number> =>
  */
 export class Analyzer {
   readonly thresholds: Thresholds;
+  private readonly rules: readonly CaptureFindingRule[];
   private readonly hint: ServerHint | null;
   private readonly maxRecords: number;
   private readonly maxTraces: number;
@@ -121,6 +125,7 @@ export class Analyzer {
 
   constructor(opts: AnalyzeOptions = {}) {
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
+    this.rules = opts.rules ?? FINDING_RULES;
     this.hint = opts.server ?? null;
     this.maxRecords = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
     this.maxTraces = opts.maxTraces ?? DEFAULT_MAX_TRACES;
@@ -196,7 +201,6 @@ export class Analyzer {
     const timeline = [...this.flaggedTimeline, ...this.otherTimeline.slice(0, Math.max(0, this.maxTimeline - this.flaggedTimeline.length))];
     return {
       tool: 'tcpfuzz analyze',
-      format_version: 1,
       capture: {
         file: input.file ?? null,
         bytes: input.bytes ?? this.recordBytes,
@@ -247,7 +251,7 @@ export class Analyzer {
 
   private finalize(conn: Connection, endNs: number): void {
     conn.finalized = true;
-    const built = buildConnection(conn, endNs, this.thresholds, this.hint);
+    const built = buildConnection(conn, endNs, this.thresholds, this.hint, this.rules);
     const r = built.record;
     this.connections++;
     this.byVerdict[r.close.verdict]++;
@@ -276,14 +280,15 @@ export class Analyzer {
 }
 
 /** A capture that could not be read to its end; `records` were read before `offset`. */
-export class CaptureReadError extends Error {
+export class CaptureReadError extends UsageError {
+  override readonly name = 'CaptureReadError';
   constructor(
     readonly file: string,
     readonly offset: number,
     readonly records: number,
     readonly reason: string,
   ) {
-    super(`${file}: ${reason}`);
+    super(`${file}: ${reason} (${records} record${records === 1 ? '' : 's'} read)${records > 0 ? '; use --partial to analyse them' : ''}`);
   }
 }
 

@@ -400,6 +400,14 @@ export class Connection {
     this.recordTrace(s, side, f);
   }
 
+  /**
+   * When the server took the client's handshake ACK: the ACK itself, unless the server resent its
+   * SYN/ACK after it (then the answer to its last SYN/ACK; -1 if it never showed it took one).
+   */
+  get serverAcceptNs(): number {
+    return this.synAckAfterAck > 0 ? this.acceptAfterResendNs : this.handshakeAckNs;
+  }
+
   /** Closes the zero-window stall of side `d` at `endNs`. */
   endStall(d: SideStats, endNs: number, endFrame: number): void {
     const dur = endNs - d.stallStartNs;

@@ -1,7 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { packets, showCommands } from './commands.js';
 import { escapeXml as esc } from './escape.js';
-import { FINDING_KINDS, VERDICTS, type AnalysisReport, type Finding } from './report.js';
+import { FINDING_KINDS } from './findings/registry.js';
+import { VERDICTS, type AnalysisReport, type Finding } from './report.js';
+import { countsText } from './counts-text.js';
+import type { Report, RunSection } from './run-report.js';
 import { MAX_TIMELINE_ROWS, stevensSvg, timelineSvg, VERDICT_COLORS } from './svg-graphs.js';
 
 /** Instances listed per finding in the page. */
@@ -15,7 +18,7 @@ pre{background:#f5f5f5;padding:8px;overflow-x:auto;white-space:pre-wrap}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #e0e0e0;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#fafafa}.num{text-align:right}
 .finding{border-left:4px solid #c62828;padding:4px 12px;margin:12px 0;background:#fff8f8}
-.finding.warning{border-color:#ef6c00;background:#fffaf3}.ok{color:#2e7d32;font-weight:600}
+.finding.warning{border-color:#ef6c00;background:#fffaf3}.finding.clean{border-color:#2e7d32;background:#f4fbf4}.ok{color:#2e7d32;font-weight:600}
 .badge{display:inline-block;padding:1px 7px;border-radius:9px;color:#fff;font-size:12px;margin-right:4px}
 svg{display:block;margin:8px 0;max-width:100%;height:auto}
 svg .plot{fill:#fff;stroke:#9e9e9e}svg .grid{stroke:#eeeeee}svg .tick{font-size:10px;fill:#616161}svg .axis{font-size:11px;fill:#424242}
@@ -31,7 +34,7 @@ svg .retx-dot{fill:#d32f2f}svg .flag{fill:#d81b60}
  * what was analysed, verdicts, each finding explained with the commands that show it, a
  * timeline of all connections and a time–sequence graph per flagged connection.
  */
-export function formatHtml(report: AnalysisReport): string {
+export function formatHtml(report: Report): string {
   const cap = report.capture;
   const t = report.totals;
   const body: string[] = [];
@@ -41,13 +44,8 @@ export function formatHtml(report: AnalysisReport): string {
       `${cap.start_unix_s !== null ? ` · started ${esc(new Date(cap.start_unix_s * 1000).toISOString())}` : ''}</p>`,
   );
   if (cap.error) body.push(`<p class="finding warning">Partial analysis: ${esc(cap.error)}</p>`);
-  if (report.run && Object.keys(report.run).length > 0) {
-    body.push('<h2>Run</h2><table>');
-    for (const [k, v] of Object.entries(report.run)) {
-      body.push(`<tr><th>${esc(k)}</th><td><code>${esc(typeof v === 'string' ? v : JSON.stringify(v, null, 1))}</code></td></tr>`);
-    }
-    body.push('</table>');
-  }
+  body.push(`<p class="finding ${report.verdict.exit_code === 0 ? 'clean' : 'error'}"><b>Verdict:</b> ${esc(report.verdict.summary)}</p>`);
+  if (report.run) body.push(runHtml(report.run));
 
   body.push('<h2>Connections by verdict</h2><p>');
   for (const v of VERDICTS) {
@@ -105,7 +103,7 @@ export function formatHtml(report: AnalysisReport): string {
   ].join('\n');
 }
 
-export function writeHtml(report: AnalysisReport, path: string): void {
+export function writeHtml(report: Report, path: string): void {
   writeFileSync(path, formatHtml(report));
 }
 
@@ -127,4 +125,25 @@ function findingHtml(report: AnalysisReport, f: Finding): string {
     more > 0 ? `<p class="sub">… and ${more} more.</p>` : '',
     '</details></div>',
   ].join('\n');
+}
+
+
+/** The run's settings and what it saw, as a table (the job rows stay in report.json). */
+function runHtml(run: RunSection): string {
+  const rows: Array<[string, string]> = [
+    ['target', run.target],
+    ['bug profiles', run.bugs.map((b) => b.name).join(', ') || 'none'],
+    ['link', run.link],
+    ['seed', String(run.seed)],
+    ['jobs', `${run.jobs} (${run.concurrency} at once, ${run.timeout_ms} ms each)${run.jobs_not_started > 0 ? `, ${run.jobs_not_started} never started` : ''}`],
+    ['fuzzer', run.fuzzer === 'http' && run.http ? `http: ${run.http.specs.join(' ')}${run.http.mutate > 0 ? ` (${run.http.mutate} mutated variants)` : ''}` : `netcat: ${run.payload ?? ''}${run.half_close ? ', half-close' : ''}`],
+    ['faults', run.faults ?? 'none'],
+    ['duration', `${run.duration_ms} ms${run.interrupted ? ' (interrupted)' : ''}`],
+    ['jobs ended', countsText(run.job_outcomes)],
+    ['peer sockets at the end', `${countsText(run.peer_sockets_at_end.states)} (${run.peer_sockets_at_end.source})`],
+    [run.stack_side === 'client' ? 'our client stack at the end' : 'target stack at the end', countsText(run.stack_connections_at_end)],
+    ['replay', run.command],
+  ];
+  if (run.target_exited) rows.push(['target', run.target_exited]);
+  return ['<h2>Run</h2><table>', ...rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k === 'replay' ? `<code>${esc(v)}</code>` : esc(v)}</td></tr>`), '</table>'].join('\n');
 }

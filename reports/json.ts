@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import type { AnalysisReport } from './report.js';
+import type { Report } from './run-report.js';
 
 /** report.json: the whole report (every kept connection record and every finding), as data. */
-export function writeJson(report: AnalysisReport, path: string): void {
+export function writeJson(report: Report, path: string): void {
   writeFileSync(path, JSON.stringify(report, null, 1) + '\n');
 }

@@ -1,41 +1,57 @@
 import { writeFileSync } from 'node:fs';
 import { packets, showCommands } from './commands.js';
 import { escapeXml } from './escape.js';
-import { FINDING_KINDS, type AnalysisReport, type Finding } from './report.js';
+import { FINDING_KINDS } from './findings/registry.js';
+import type { AnalysisReport, Finding } from './report.js';
+import type { Report } from './run-report.js';
 
 interface Case {
   classname: string;
   name: string;
   time: number;
   failure?: { message: string; type: string; body: string };
+  /** What a passing case reports (an explained finding's explanation). */
+  out?: string;
 }
 
 /**
- * junit.xml for CI: suite "findings" has one test case per finding kind checked (passing when
- * the capture has none) and one failing case per finding group; suite "connections" has one
- * case per connection record in the report, failing when the connection has findings.
+ * junit.xml for CI, agreeing with the verdict: it fails exactly when the run or the analysis
+ * does. Suite "findings" has one passing case per finding kind the capture was checked for and
+ * has none of, one failing case per standing finding (capture or run), and one passing case per
+ * finding the injected faults explain (reported in its output, failing nothing). Suite
+ * "connections" has one case per connection record, failing when the connection has a finding
+ * that stands on it. The data (job rows, records) stays in report.json; only the replay command,
+ * target, link and seed ride along as properties.
  */
-export function formatJunit(report: AnalysisReport): string {
+export function formatJunit(report: Report): string {
   const findingCases: Case[] = [];
   for (const kind of FINDING_KINDS) {
-    const groups = report.findings.filter((f) => f.kind === kind);
-    if (groups.length === 0) findingCases.push({ classname: 'findings', name: `no ${kind}`, time: 0 });
-    for (const f of groups) findingCases.push(findingCase(report, f));
+    if (!report.findings.some((f) => f.kind === kind)) findingCases.push({ classname: 'findings', name: `no ${kind}`, time: 0 });
   }
+  for (const f of report.findings) findingCases.push(findingCase(report, f));
+  for (const f of report.verdict.explained_by_faults) {
+    findingCases.push({ classname: `findings.${f.kind}`, name: `explained by the injected faults: ${f.title}`, time: 0, out: f.explanation });
+  }
+  // A connection's finding is explained on it when an explained finding of that kind lists it.
+  const explainedOn = new Set(report.verdict.explained_by_faults.flatMap((f) => f.instances.map((i) => `${f.kind}|${i.stream}`)));
   const connectionCases: Case[] = report.connections.map((r) => {
     const name = `#${r.stream} ${r.client.ip}:${r.client.port} → ${r.server.ip}:${r.server.port} (${r.close.verdict})`;
     const c: Case = { classname: `connections.${r.server.ip}:${r.server.port}`, name, time: r.duration_ms / 1000 };
-    if (r.findings.length > 0) {
+    const standing = r.findings.filter((k) => !explainedOn.has(`${k}|${r.stream}`));
+    if (standing.length > 0) {
       const body = report.findings
         .flatMap((f) => f.instances.filter((i) => i.stream === r.stream).map((i) => `${f.kind}: ${i.detail}`))
         .join('\n');
-      c.failure = { message: r.findings.join(', '), type: r.findings[0]!, body };
+      c.failure = { message: standing.join(', '), type: standing[0]!, body };
     }
     return c;
   });
-  const props = Object.entries(report.run ?? {}).map(
-    ([k, v]) => `    <property name="${escapeXml(k)}" value="${escapeXml(typeof v === 'string' ? v : JSON.stringify(v))}"/>`,
-  );
+  const run = report.run;
+  const props = run
+    ? Object.entries({ command: run.command, target: run.target, link: run.link, seed: String(run.seed), exit_code: String(report.verdict.exit_code) }).map(
+        ([k, v]) => `    <property name="${escapeXml(k)}" value="${escapeXml(v)}"/>`,
+      )
+    : [];
   const suite = (name: string, cases: Case[]): string[] => {
     const failures = cases.filter((c) => c.failure).length;
     const lines = [`  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">`];
@@ -45,9 +61,10 @@ export function formatJunit(report: AnalysisReport): string {
     return lines;
   };
   const all = [...findingCases, ...connectionCases];
+  const title = run ? `tcpfuzz run ${run.target}` : `tcpfuzz analyze ${report.capture.file ?? ''}`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="tcpfuzz analyze ${escapeXml(report.capture.file ?? '')}" tests="${all.length}" failures="${all.filter((c) => c.failure).length}">`,
+    `<testsuites name="${escapeXml(title)}" tests="${all.length}" failures="${all.filter((c) => c.failure).length}">`,
     ...suite('findings', findingCases),
     ...suite('connections', connectionCases),
     '</testsuites>',
@@ -55,7 +72,7 @@ export function formatJunit(report: AnalysisReport): string {
   ].join('\n');
 }
 
-export function writeJunit(report: AnalysisReport, path: string): void {
+export function writeJunit(report: Report, path: string): void {
   writeFileSync(path, formatJunit(report));
 }
 
@@ -75,6 +92,7 @@ function findingCase(report: AnalysisReport, f: Finding): Case {
 
 function caseXml(c: Case): string[] {
   const open = `   <testcase classname="${escapeXml(c.classname)}" name="${escapeXml(c.name)}" time="${c.time.toFixed(3)}"`;
+  if (c.out !== undefined) return [`${open}>`, `    <system-out>${escapeXml(c.out)}</system-out>`, '   </testcase>'];
   if (!c.failure) return [`${open}/>`];
   return [
     `${open}>`,

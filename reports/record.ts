@@ -1,11 +1,13 @@
 import { ipv4ToString, type Ipv4 } from '../stack/addr.js';
 import { analysisName, MAX_ANOMALIES, type Connection, type SideStats } from './connection.js';
+import type { ConnectionFinding } from './findings/collector.js';
+import type { CaptureFindingRule } from './findings/registry.js';
+import type { Closing, EndpointCounts, FindingContext, FindingDraft } from './findings/rule.js';
 import type {
   Anomaly,
   ConnectionRecord,
   DirectionRecord,
   Endpoint,
-  FindingInstance,
   FindingKind,
   SequenceTrace,
   ServerEvidence,
@@ -14,10 +16,10 @@ import type {
   Verdict,
   WaitReason,
 } from './report.js';
-import { ACK, FIN, SYN } from '../stack/wire/tcp.js';
-import { TIME_BASE_NS } from './segment.js';
+import { SYN } from '../stack/wire/tcp.js';
 import { seqGt } from '../stack/wire/seq.js';
 import { A_DUPLICATE_ACK } from './tcp-analysis.js';
+import { at, msec } from './time.js';
 import { TRACE_STRIDE } from './trace-arena.js';
 
 /** `--server ADDR[:PORT]`: which side of each connection is the server. */
@@ -26,27 +28,6 @@ export interface ServerHint {
   port: number | null;
 }
 
-/** A finding about one connection, before findings are grouped per server. */
-export interface ConnectionFinding {
-  kind: FindingKind;
-  culprit: 'server' | 'client';
-  instance: FindingInstance;
-  /** Packets of this connection that the finding's tshark filter shows. */
-  packets: number;
-  /** A sub-case counted in the group's explanation (e.g. the closer's state, why a hang waits). */
-  tag: string;
-  /** What caused it, when the connection shows it (counted in the group's explanation). */
-  cause?: FindingCause;
-  /** The finding's own duration (e.g. the pause after the handshake), for the group's title. */
-  ms?: number;
-}
-
-/** The slow-handshake sub-case where the server resent its SYN/ACK after the client's ACK. */
-export const PAUSE_TAG = 'SYN/ACK resent after the ACK';
-
-/** Client retransmissions that began while the server had not taken the handshake's ACK. */
-export type FindingCause = 'server-held-ack';
-
 export interface BuiltConnection {
   record: ConnectionRecord;
   findings: ConnectionFinding[];
@@ -54,20 +35,6 @@ export interface BuiltConnection {
   counts: EndpointCounts;
 }
 
-/** What tcpdump filters on one server endpoint match, from this connection (c2s / s2c). */
-export interface EndpointCounts {
-  pkts: [number, number];
-  fin: [number, number];
-  rst: [number, number];
-  syn: [number, number];
-  synAck: [number, number];
-  zeroWindow: [number, number];
-}
-
-export const sec = (ns: number): number => Math.round(ns / 1e3) / 1e6;
-export const msec = (ns: number): number => Math.round(ns / 1e3) / 1e3;
-/** Capture-relative seconds of an internal time (see TIME_BASE_NS). */
-export const at = (ns: number): number => sec(ns - TIME_BASE_NS);
 const atOrNull = (ns: number): number | null => (ns < 0 ? null : at(ns));
 
 /** The earlier of two times, -1 meaning "never"; Infinity when both are never. */
@@ -132,12 +99,6 @@ function directionRecord(d: SideStats): DirectionRecord {
       d.rttN > 0 ? { min: msec(d.rttMinNs), avg: msec(d.rttSumNs / d.rttN), max: msec(d.rttMaxNs), n: d.rttN } : null,
     max_idle_ms: msec(d.maxIdleNs),
   };
-}
-
-interface Closing {
-  verdict: Verdict;
-  waiting: WaitReason[];
-  idleNs: number;
 }
 
 /**
@@ -225,31 +186,16 @@ function stateGuess(conn: Connection, c: 0 | 1, v: Verdict): { client: TcpState;
 }
 
 /**
- * When the server took the client's handshake ACK: the ACK itself, unless the server resent its
- * SYN/ACK after it (then the answer to its last SYN/ACK; -1 if it never showed it took one).
+ * Finalises a connection: its record, its verdict and the findings `rules` find in it. `endNs` is
+ * the end of the capture (or of the connection, when it is retired early after closing).
  */
-function serverAcceptNs(conn: Connection): number {
-  return conn.synAckAfterAck > 0 ? conn.acceptAfterResendNs : conn.handshakeAckNs;
-}
-
-/** "SYN", "SYN/ACK", "FIN" or "data": what a retransmitted segment was. */
-function segmentKind(flags: number): string {
-  if (flags & SYN) return flags & ACK ? 'SYN/ACK' : 'SYN';
-  return flags & FIN ? 'FIN' : 'data';
-}
-
-const roleName = (k: 0 | 1, c: 0 | 1): 'client' | 'server' => (k === c ? 'client' : 'server');
-
-/** Frames as "3, 5, 9" (at most `max`, then "…"). */
-export function frameList(frames: number[], max = 8): string {
-  return frames.length > max ? `${frames.slice(0, max).join(', ')}, …` : frames.join(', ');
-}
-
-/**
- * Finalises a connection: its record, its verdict and the findings it contributes. `endNs` is the
- * end of the capture (or of the connection, when it is retired early after closing).
- */
-export function buildConnection(conn: Connection, endNs: number, t: Thresholds, hint: ServerHint | null): BuiltConnection {
+export function buildConnection(
+  conn: Connection,
+  endNs: number,
+  t: Thresholds,
+  hint: ServerHint | null,
+  rules: readonly CaptureFindingRule[],
+): BuiltConnection {
   const { client: c, from } = orient(conn, hint);
   const s = (c ^ 1) as 0 | 1;
   const cs = conn.stats[c];
@@ -273,7 +219,7 @@ export function buildConnection(conn: Connection, endNs: number, t: Thresholds, 
   const sClose = earliest(ss.firstFinNs, ss.firstRstNs);
   const synToSynAck = conn.firstSynNs >= 0 && conn.firstSynAckNs >= 0 ? conn.firstSynAckNs - conn.firstSynNs : -1;
   const connect = conn.firstSynNs >= 0 && conn.handshakeAckNs >= 0 ? conn.handshakeAckNs - conn.firstSynNs : -1;
-  const acceptNs = serverAcceptNs(conn);
+  const acceptNs = conn.serverAcceptNs;
   const accept = conn.firstSynNs >= 0 && acceptNs >= 0 ? acceptNs - conn.firstSynNs : -1;
   const firstFin = earliest(cs.firstFinNs, ss.firstFinNs);
   const firstRst = earliest(cs.firstRstNs, ss.firstRstNs);
@@ -320,8 +266,8 @@ export function buildConnection(conn: Connection, endNs: number, t: Thresholds, 
     findings: [],
   };
 
-  const findings = connectionFindings(conn, c, record, closing, endNs, t);
-  record.findings = [...new Set(findings.map((f) => f.kind))];
+  const findings = detectFindings({ conn, client: c, server: s, record, closing, endNs, thresholds: t }, rules);
+  record.findings = [...new Set(findings.map((f) => f.rule.kind))];
   const pair = (k: (d: SideStats) => number): [number, number] => [k(cs), k(ss)];
   const counts: EndpointCounts = {
     pkts: pair((d) => d.pkts),
@@ -350,196 +296,32 @@ function anomalies(conn: Connection, c: 0 | 1): Anomaly[] {
   });
 }
 
-function connectionFindings(
-  conn: Connection,
-  c: 0 | 1,
-  r: ConnectionRecord,
-  closing: Closing,
-  endNs: number,
-  t: Thresholds,
-): ConnectionFinding[] {
+/** Runs the rules on a finalised connection; its findings come in the rules' order. */
+function detectFindings(ctx: FindingContext, rules: readonly CaptureFindingRule[]): ConnectionFinding[] {
   const out: ConnectionFinding[] = [];
-  const s = (c ^ 1) as 0 | 1;
-  const add = (
-    kind: FindingKind,
-    culprit: 'server' | 'client',
-    frames: number[],
-    tNs: number,
-    tEndNs: number,
-    detail: string,
-    packets = 0,
-    tag = '',
-    extra: Pick<ConnectionFinding, 'cause' | 'ms'> = {},
-  ): void => {
+  const r = ctx.record;
+  // One `add` for all the rules (not a closure per rule and connection): it files under the rule being run.
+  let rule: CaptureFindingRule;
+  const add = (d: FindingDraft): void => {
     out.push({
-      kind,
-      culprit,
-      packets,
-      tag,
-      ...extra,
+      rule,
+      culprit: d.culprit,
       instance: {
         stream: r.stream,
         client: r.client,
         server: r.server,
-        frames,
-        t: at(tNs),
-        t_end: tEndNs >= 0 ? at(tEndNs) : null,
-        detail,
+        frames: d.frames,
+        t: at(d.tNs),
+        t_end: d.tEndNs >= 0 ? at(d.tEndNs) : null,
+        detail: d.detail,
       },
+      packets: d.packets ?? 0,
+      tag: d.tag ?? '',
+      cause: d.cause,
+      ms: d.ms,
     });
   };
-  const v = closing.verdict;
-
-  if (v === 'half-closed') {
-    const closer: 0 | 1 = conn.stats[c].finCount > 0 ? c : s;
-    const d = conn.stats[closer];
-    const waitedNs = endNs - d.firstFinNs;
-    if (waitedNs >= t.fin_wait_ms * 1e6) {
-      const silent = roleName((closer ^ 1) as 0 | 1, c);
-      const acked = d.finAcked ? `acknowledged at frame ${d.finAckedFrame}` : 'never acknowledged';
-      const frames = d.finAcked ? [d.firstFinFrame, d.finAckedFrame] : [d.firstFinFrame];
-      add(
-        'missing-fin',
-        silent,
-        frames,
-        d.firstFinNs,
-        endNs,
-        `${roleName(closer, c)} FIN at frame ${d.firstFinFrame} ${acked}; no FIN from the ${silent} in the ${(waitedNs / 1e9).toFixed(3)} s until the end of the capture`,
-        0,
-        d.finAcked ? 'FIN_WAIT2' : 'FIN_WAIT1',
-      );
-    }
-  }
-  if (v === 'hang') {
-    const last = Math.max(conn.stats[0].lastPayloadNs, conn.stats[1].lastPayloadNs);
-    const lastFrame = conn.stats[0].lastPayloadNs >= conn.stats[1].lastPayloadNs ? conn.stats[0].lastPayloadFrame : conn.stats[1].lastPayloadFrame;
-    const since = last >= 0 ? `last payload at frame ${lastFrame}` : 'no payload at all';
-    add(
-      'hang',
-      'server',
-      last >= 0 ? [lastFrame, conn.lastFrame] : [conn.firstFrame, conn.lastFrame],
-      last >= 0 ? last : conn.firstNs,
-      endNs,
-      `no payload for ${(closing.idleNs / 1e9).toFixed(3)} s (${since}), nobody closed; waiting: ${closing.waiting.join(', ')}`,
-      conn.pkts,
-      closing.waiting.join('+'),
-    );
-  }
-  for (const k of [0, 1] as const) {
-    const d = conn.stats[k];
-    const who = roleName(k, c);
-    const storm = d.worstStorm();
-    if (storm && storm.sends >= t.storm_count) {
-      const rel = (storm.seq - conn.analysis.sides[k].baseSeq) >>> 0;
-      // The client resent because the server, stuck before taking the handshake's ACK, acknowledged nothing.
-      const heldAck = k === c && conn.synAckAfterAck > 0 && storm.firstNs >= conn.handshakeAckNs && (conn.acceptAfterResendNs < 0 || storm.firstNs < conn.acceptAfterResendNs);
-      add(
-        'retransmit-storm',
-        who,
-        storm.frames,
-        storm.firstNs,
-        storm.lastNs,
-        `${who} sent the segment at relative seq ${rel} (${storm.len} byte${storm.len === 1 ? '' : 's'}) ${storm.sends} times; retransmissions in frames ${frameList(storm.frames)}` +
-          (heldAck ? `; they began while the server had not taken the client's handshake ACK (it resent its SYN/ACK at frame ${conn.firstSynAckAfterAckFrame})` : ''),
-        d.rexmtPkts,
-        segmentKind(storm.tcpFlags),
-        heldAck ? { cause: 'server-held-ack' } : {},
-      );
-    }
-    if (d.afterCloseCount >= t.after_close_count) {
-      const peer = roleName((k ^ 1) as 0 | 1, c);
-      const synAck = d.synAckAfterPeerClose > 0 ? ` (${d.synAckAfterPeerClose} of them SYN/ACK)` : '';
-      add(
-        'retransmit-after-close',
-        who,
-        d.afterClose,
-        d.afterCloseFirstNs,
-        d.afterCloseLastNs,
-        `${who} retransmitted ${d.afterCloseCount} times${synAck} after the ${peer}'s FIN/RST had acknowledged or ended it; frames ${frameList(d.afterClose)}`,
-        d.afterClose.length,
-        d.synAckAfterPeerClose > 0 ? 'SYN/ACK' : 'data',
-      );
-    }
-    if (d.dupAckAfterFinCount >= t.dup_ack_after_fin_count) {
-      add(
-        'duplicate-ack-after-fin',
-        who,
-        d.dupAckAfterFin,
-        d.dupAckAfterFinFirstNs,
-        d.dupAckAfterFinLastNs,
-        `${who} sent ${d.dupAckAfterFinCount} duplicate ACKs after FIN, each answering a retransmission of data it had already acknowledged; frames ${frameList(d.dupAckAfterFin)}`,
-        d.dupAckAfterFin.length,
-      );
-    }
-    const longest = d.longestStall;
-    if (longest && longest.endNs - longest.startNs >= t.zero_window_ms * 1e6) {
-      const open = (k === c ? r.c2s : r.s2c).zero_win_stall_ms.open_at_end;
-      add(
-        'zero-window-stall',
-        who,
-        [longest.startFrame, longest.endFrame],
-        longest.startNs,
-        longest.endNs,
-        `${who} advertised a zero window for ${((longest.endNs - longest.startNs) / 1e9).toFixed(3)} s from frame ${longest.startFrame}${open ? ', still closed at the end' : ` until frame ${longest.endFrame}`}`,
-      );
-    }
-  }
-  if (v === 'reset') {
-    const k: 0 | 1 = conn.stats[c].firstRstNs >= 0 && (conn.stats[s].firstRstNs < 0 || conn.stats[c].firstRstNs <= conn.stats[s].firstRstNs) ? c : s;
-    const d = conn.stats[k];
-    const afterFin = r.close.rst_after_fin ? ' after a FIN (abortive close)' : '';
-    add('reset', roleName(k, c), [d.firstRstFrame], d.firstRstNs, -1, `${roleName(k, c)} sent RST at frame ${d.firstRstFrame}${afterFin}`, 0, afterFin ? 'after-fin' : '');
-  }
-  if (v === 'refused') {
-    const d = conn.stats[s];
-    add('refused', 'server', [d.firstRstFrame], d.firstRstNs, -1, `the SYN was answered with RST at frame ${d.firstRstFrame}: nothing listens there`);
-  }
-  if (v === 'unanswered') {
-    add(
-      'unanswered-syn',
-      'server',
-      [conn.firstFrame],
-      conn.firstSynNs,
-      conn.lastNs,
-      `${r.handshake.syn_count} SYN(s), no SYN/ACK and no RST in ${((endNs - conn.firstSynNs) / 1e9).toFixed(3)} s`,
-    );
-  }
-  const hs = r.handshake;
-  const accepted = hs.server_accept_ms !== null && hs.server_accept_ms !== hs.connect_ms ? `, SYN→server accept ${hs.server_accept_ms} ms` : '';
-  const timing = `SYN→SYN/ACK ${hs.syn_to_synack_ms ?? '–'} ms, SYN→ACK ${hs.connect_ms ?? '–'} ms${accepted}`;
-  const pauseNs = conn.synAckAfterAck > 0 && conn.acceptAfterResendNs >= 0 ? conn.acceptAfterResendNs - conn.handshakeAckNs : -1;
-  if (pauseNs >= 0 && msec(pauseNs) >= t.slow_handshake_ms) {
-    // The handshake as the server saw it ended when it took an ACK, not when the first ACK passed.
-    const ss = conn.stats[s];
-    const firstData = ss.firstPayloadNs >= 0 ? ss.firstPayloadNs : conn.serverSpokeNs;
-    const what = ss.firstPayloadNs >= 0 ? 'data' : 'segment';
-    const resentNs = conn.firstSynAckAfterAckNs - conn.handshakeAckNs;
-    add(
-      'slow-handshake',
-      'server',
-      [conn.handshakeAckFrame, conn.firstSynAckAfterAckFrame, conn.acceptAfterResendFrame],
-      conn.handshakeAckNs,
-      conn.acceptAfterResendNs,
-      `the server resent its SYN/ACK (frame ${conn.firstSynAckAfterAckFrame}) ${msec(resentNs)} ms after the client's ACK (frame ${conn.handshakeAckFrame}) ` +
-        `had completed the handshake: it had not processed that ACK. ` +
-        (conn.acceptAnswered
-          ? `It took the client's answer at frame ${conn.acceptAfterResendFrame}, `
-          : `The client's answer was not captured; the server's next segment (frame ${conn.acceptAfterResendFrame}) shows it took one, `) +
-        `and its first ${what} came ${msec(firstData - conn.handshakeAckNs)} ms after the handshake (${timing})`,
-      0,
-      PAUSE_TAG,
-      { ms: msec(pauseNs) },
-    );
-  } else if (Math.max(hs.syn_to_synack_ms ?? 0, hs.connect_ms ?? 0, hs.server_accept_ms ?? 0) >= t.slow_handshake_ms) {
-    add(
-      'slow-handshake',
-      'server',
-      [conn.firstFrame],
-      conn.firstSynNs,
-      Math.max(serverAcceptNs(conn), conn.handshakeAckNs, conn.firstSynAckNs),
-      `${timing} (${hs.syn_count} SYN, ${hs.synack_count} SYN/ACK)`,
-    );
-  }
+  for (rule of rules) rule.detect(ctx, add);
   return out;
 }
 

@@ -4,23 +4,13 @@
  * seconds since the first frame of the capture (Wireshark's "relative time"); `*_ms` are
  * durations in milliseconds.
  */
+import type { FindingKind } from './findings/kinds.js';
 
 export const VERDICTS = ['complete', 'reset', 'refused', 'unanswered', 'half-closed', 'hang', 'open'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-export const FINDING_KINDS = [
-  'missing-fin',
-  'hang',
-  'retransmit-storm',
-  'retransmit-after-close',
-  'reset',
-  'refused',
-  'unanswered-syn',
-  'slow-handshake',
-  'zero-window-stall',
-  'duplicate-ack-after-fin',
-] as const;
-export type FindingKind = (typeof FINDING_KINDS)[number];
+/** The capture's finding kinds (reports/findings/kinds.ts, one rule each in the registry). */
+export type { FindingKind };
 
 export interface Endpoint {
   ip: string;
@@ -220,7 +210,10 @@ export interface FindingInstance {
 }
 
 export interface Finding {
-  kind: FindingKind;
+  /** `capture`: a rule read it off the pcap; `run`: only the run could see it (wrong bytes, a stuck job, a crashed target). */
+  source: 'capture' | 'run';
+  /** A capture rule's FindingKind, or a run rule's kind. */
+  kind: string;
   severity: 'error' | 'warning';
   /** Who the finding is about: the server endpoint, or the clients of it. */
   culprit: 'server' | 'client';
@@ -234,6 +227,8 @@ export interface Finding {
   instances: FindingInstance[];
   instances_omitted: number;
   show: ShowFilter;
+  /** Run findings: the jobs it names (a job is not always a captured connection). */
+  jobs?: number[];
 }
 
 /** One bar of the all-connections timeline. */
@@ -278,7 +273,6 @@ export interface CaptureInfo {
 
 export interface AnalysisReport {
   tool: 'tcpfuzz analyze';
-  format_version: 1;
   capture: CaptureInfo;
   options: { server: string | null; thresholds: Thresholds };
   totals: {
@@ -297,6 +291,4 @@ export interface AnalysisReport {
   timeline: TimelineEntry[];
   timeline_omitted: number;
   traces: SequenceTrace[];
-  /** Context attached by the caller (e.g. `fuzz run`: seed, faults, bug, job outcomes, kernel socket states). */
-  run?: Record<string, unknown>;
 }

@@ -1,5 +1,7 @@
 import { packets, showCommands } from './commands.js';
 import { VERDICTS, type AnalysisReport, type ConnectionRecord, type Finding } from './report.js';
+import { countsText } from './counts-text.js';
+import type { Report } from './run-report.js';
 
 export interface SummaryOptions {
   /** ANSI colours (a TTY). */
@@ -63,11 +65,43 @@ export function formatSummary(report: AnalysisReport, opts: SummaryOptions = {})
       );
     }
   }
-  if (report.run && Object.keys(report.run).length > 0) {
-    out.push('', paint('bold', 'run:'));
-    for (const [k, v] of Object.entries(report.run)) out.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  }
   return out.join('\n') + '\n';
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+
+/**
+ * The terminal summary of a run: what ran, how the jobs ended, what the peers' sockets and our
+ * stack hold at the end, then the capture analysis' summary (findings with the tcpdump/tshark
+ * filter that shows each, the run's own findings among them), then where the files are.
+ */
+export function formatRunSummary(report: Report, opts: SummaryOptions = {}): string {
+  const run = report.run;
+  if (!run) return formatSummary(report, opts);
+  const bug = run.bugs.length > 0 ? ` with bug ${run.bugs.map((b) => b.name).join(', ')}` : '';
+  const faults = run.faults ? `, faults ${run.faults}` : '';
+  const ran = run.jobs - run.jobs_not_started;
+  const lines = [`fuzz run: ${run.target}${bug}: ${plural(ran, 'job')} (${run.concurrency} at once) over ${run.link}, seed ${run.seed}${faults}`];
+  if (run.partial) lines.push(`PARTIAL RUN: ${run.interrupted ? 'interrupted; ' : ''}${run.jobs_not_started} of ${run.jobs} jobs never started`);
+  lines.push(`jobs ended: ${countsText(run.job_outcomes)}`);
+  if (run.http) {
+    const specs = `spec${run.http.specs.length > 1 ? 's' : ''} ${run.http.specs.join(' ')}${run.http.mutate > 0 ? `, ${run.http.mutate} mutated variants` : ''}`;
+    lines.push(`HTTP responses: ${countsText(run.http.statuses)}  (${specs})`);
+  }
+  lines.push(`peer sockets at the end: ${countsText(run.peer_sockets_at_end.states)}  (${run.peer_sockets_at_end.source})`);
+  lines.push(`${run.stack_side === 'client' ? 'our client stack' : 'target stack'} connections at the end: ${countsText(run.stack_connections_at_end)}`);
+  if (run.target_exited) lines.push(`target: ${run.target_exited}`);
+  if (run.fault_stats) {
+    lines.push(`injected faults: ${countsText(run.fault_stats)} on ${run.fault_touched_connections ?? 0} connections`);
+    for (const e of report.verdict.explained_by_faults) {
+      lines.push(`  explained by the injected faults (not counted): ${e.kind} on ${e.connections} connection${e.connections === 1 ? '' : 's'}, every one of them hit by the injector`);
+    }
+  }
+  lines.push('', formatSummary(report, opts), '');
+  lines.push(`files: ${[run.files.pcap, run.files.trace, run.files.report, run.files.junit, run.files.html].join('  ')}`);
+  lines.push(`replay: ${run.command}`);
+  return lines.join('\n');
 }
 
 function mark(f: Finding, paint: (c: keyof typeof CODES, s: string) => string): string {

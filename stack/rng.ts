@@ -75,3 +75,18 @@ export class Rng {
 export function randomSeed(): number {
   return (Math.random() * 4294967296) >>> 0;
 }
+
+/**
+ * The seed of one named random stream of a run (`deriveSeed(seed, 'faults')`, `'mutate'`,
+ * `'isn'`…): each consumer draws from its own stream, so adding draws to one (another mutation,
+ * another fault) never shifts another's, and two consumers never share one by accident. The
+ * name is hashed with FNV-1a and mixed with the run's seed through splitmix32's finaliser.
+ */
+export function deriveSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  let z = (seed + Math.imul(h, 0x9e3779b9)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ipv4ToString, parseIpv4, type Ipv4 } from '../stack/addr.js';
-import { readKernelSockets } from '../stack/link/lab.js';
-import { TargetError } from './registry.js';
+import { readKernelSockets } from '../stack/lab/proc-net-tcp.js';
+import { TargetError, TargetStartError } from './registry.js';
+import { exitWords, startTargetProcess, type StartProcessOptions, type TargetProcess } from './target-process.js';
 
 /**
  * Kernel-side targets: servers run by the kernel's TCP in the lab namespace, fuzzed by our
@@ -59,27 +58,7 @@ export function parseKernelTarget(target: string, kernelIp: Ipv4): KernelTarget 
   return undefined;
 }
 
-/** How an exec target ended. */
-export interface ExecExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** It exited by itself before `stop()` (a crash, or a server that gave up). */
-  beforeStop: boolean;
-}
-
-export interface ExecTarget {
-  readonly pid: number;
-  readonly command: string;
-  /** Set once the process has exited (by itself or by `stop()`). */
-  exit(): ExecExit | undefined;
-  /** SIGTERM to its process group, SIGKILL after `graceMs` (default 3 s); resolves once it is gone. */
-  stop(graceMs?: number): Promise<ExecExit>;
-}
-
-export interface StartExecOptions {
-  /** File that receives the command's stdout and stderr (appended). */
-  log: string;
-  cwd?: string;
+export interface StartExecOptions extends StartProcessOptions {
   /** The address the stack reaches it at (the kernel side); listening on all addresses also does. */
   kernelIp: Ipv4;
   /** How long it may take to listen (default 10 s). */
@@ -87,76 +66,22 @@ export interface StartExecOptions {
 }
 
 /**
- * Starts COMMAND (via `sh -c`) in the current network namespace, the lab's, in a process
- * group of its own so that stopping it also stops whatever it forked (nginx workers, a shell's
- * children). Resolves once it listens on `port` at the kernel side's address; rejects with a
- * TargetError that quotes the end of its log if it exits or does not listen in time. Nothing is
- * left running when it rejects.
+ * Starts an `exec:` target's COMMAND (target-process.ts) and resolves once it listens on
+ * `port` at the kernel side's address; rejects with a TargetStartError that quotes the end of
+ * its log if it exits or does not listen in time. Nothing is left running when it rejects.
  */
-export async function startExecTarget(command: string, port: number, opts: StartExecOptions): Promise<ExecTarget> {
-  const fd = openSync(opts.log, 'a');
-  let child;
+export async function startExecTarget(command: string, port: number, opts: StartExecOptions): Promise<TargetProcess> {
+  const target = await startTargetProcess(command, opts);
   try {
-    child = spawn('sh', ['-c', command], { cwd: opts.cwd, stdio: ['ignore', fd, fd], detached: true });
-  } finally {
-    closeSync(fd);
-  }
-  const spawned = await new Promise<number>((resolve, reject) => {
-    child.once('spawn', () => resolve(child.pid!));
-    child.once('error', (e) => reject(new TargetError(`cannot start '${command}': ${e.message}`)));
-  });
-  let exit: ExecExit | undefined;
-  let stopping = false;
-  const exited = new Promise<ExecExit>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal, beforeStop: !stopping };
-      resolve(exit);
-    });
-  });
-  // The group's id is our child's pid (detached: setsid), so signals reach only what it started.
-  const signalGroup = (sig: NodeJS.Signals | 0): boolean => {
-    try {
-      process.kill(-spawned, sig);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const target: ExecTarget = {
-    pid: spawned,
-    command,
-    exit: () => exit,
-    stop: async (graceMs = 3000) => {
-      stopping = true;
-      const until = Date.now() + graceMs;
-      signalGroup('SIGTERM');
-      await Promise.race([exited, sleep(graceMs)]);
-      // What the shell forked may outlive it by a moment (nginx finishing its shutdown).
-      while (signalGroup(0) && Date.now() < until) await sleep(20);
-      signalGroup('SIGKILL');
-      return exited;
-    },
-  };
-  try {
-    await waitListening(port, { kernelIp: opts.kernelIp, timeoutMs: opts.readyTimeoutMs ?? 10_000, gone: () => exit !== undefined });
+    await waitListening(port, { kernelIp: opts.kernelIp, timeoutMs: opts.readyTimeoutMs ?? 10_000, gone: () => target.exit() !== undefined });
   } catch (e) {
     await target.stop(500);
-    const tail = logTail(opts.log);
-    const how = exit && exit.beforeStop ? `exited (${exit.signal ?? `code ${exit.code}`}) before listening` : (e as Error).message;
-    throw new TargetError(`exec target '${command}': ${how}; log ${opts.log}${tail ? `: ${tail}` : ''}`);
+    const exit = target.exit();
+    const tail = target.logTail();
+    const how = exit && exit.beforeStop ? `${exitWords(exit)} before listening` : (e as Error).message;
+    throw new TargetStartError(`exec target '${command}': ${how}; log ${opts.log}${tail ? `: ${tail}` : ''}`);
   }
   return target;
-}
-
-/** The last lines of a log, on one line, for an error message. */
-function logTail(path: string): string {
-  try {
-    const lines = readFileSync(path, 'utf8').trim().split('\n');
-    return lines.slice(-3).join(' | ').slice(-400);
-  } catch {
-    return '';
-  }
 }
 
 /** Ports with an IPv6 listener on all addresses (`::`), which on Linux also takes IPv4 unless v6only. */
@@ -180,7 +105,7 @@ async function listeningOnAllV6(): Promise<Set<number>> {
 /**
  * Polls the namespace's socket table until something listens on `port` where the stack can
  * reach it (the kernel side's address, 0.0.0.0, or `::`). Bounded by `timeoutMs`; gives up at
- * once when `gone()` says the server has exited. Rejects with a TargetError that says why,
+ * once when `gone()` says the server has exited. Rejects with a TargetStartError that says why,
  * naming the address it listens on when that is one the stack cannot reach.
  */
 export async function waitListening(port: number, opts: { kernelIp: Ipv4; timeoutMs: number; intervalMs?: number; gone?: () => boolean }): Promise<void> {
@@ -191,13 +116,13 @@ export async function waitListening(port: number, opts: { kernelIp: Ipv4; timeou
     const listeners = (await readKernelSockets()).filter((s) => s.state === 'LISTEN' && s.localPort === port);
     if (listeners.some((s) => s.localIp === opts.kernelIp || s.localIp === 0) || (await listeningOnAllV6()).has(port)) return;
     elsewhere = listeners[0]?.localAddress;
-    if (opts.gone?.()) throw new TargetError('exited before listening');
+    if (opts.gone?.()) throw new TargetStartError('exited before listening');
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, interval));
   }
   const where = ipv4ToString(opts.kernelIp);
   if (elsewhere !== undefined) {
-    throw new TargetError(`listens on ${elsewhere}:${port} only, which the stack cannot reach: listen on ${where}:${port} or 0.0.0.0:${port}`);
+    throw new TargetStartError(`listens on ${elsewhere}:${port} only, which the stack cannot reach: listen on ${where}:${port} or 0.0.0.0:${port}`);
   }
-  throw new TargetError(`nothing listens on ${where}:${port} after ${opts.timeoutMs} ms`);
+  throw new TargetStartError(`nothing listens on ${where}:${port} after ${opts.timeoutMs} ms`);
 }

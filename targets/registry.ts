@@ -3,10 +3,19 @@ import { goodbye } from './builtin/goodbye.js';
 import { echo } from './builtin/echo.js';
 import { discard } from './builtin/discard.js';
 import { http } from './builtin/http.js';
+import { EnvironmentError, UsageError } from '../stack/user-error.js';
 
 export const BUILTIN_SERVICES: readonly BuiltinService[] = [goodbye, echo, discard, http];
 
-export class TargetError extends Error {}
+/** A `--target` that names nothing we can fuzz (syntax, unknown name, unreachable address). */
+export class TargetError extends UsageError {
+  override readonly name = 'TargetError';
+}
+
+/** A target that was named right but did not come up (exited, never listened): the target's to fix. */
+export class TargetStartError extends EnvironmentError {
+  override readonly name = 'TargetStartError';
+}
 
 /** Resolves `builtin:NAME`; anything else is a one-line error that lists what exists. */
 export function resolveBuiltin(target: string): BuiltinService {
@@ -14,7 +23,7 @@ export function resolveBuiltin(target: string): BuiltinService {
   const found = m ? BUILTIN_SERVICES.find((s) => s.name === m[1]) : undefined;
   if (!found) {
     const names = BUILTIN_SERVICES.map((s) => `builtin:${s.name}`).join(', ');
-    throw new TargetError(`unknown target '${target}' (known: ${names})`);
+    throw new TargetError(`unknown target '${target}' (known: ${names}; kernel-side targets: tcp://HOST:PORT or exec:PORT:'COMMAND')`);
   }
   return found;
 }

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { writeHtml } from '../reports/html.js';
 import { parseIpv4 } from '../stack/addr.js';
 import { ACK, FIN, PSH, SYN } from '../stack/wire/tcp.js';
-import { analyzeFrames, Conversation, type TimedFrame } from './analyze-support.js';
+import { analyzeFrames, Conversation, type TimedFrame, asReport, sampleRunSection } from './analyze-support.js';
 import { hasCommand, run } from './helpers/env.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -61,8 +61,7 @@ function sampleReport() {
 }
 
 describe('report.html in headless Chromium', { skip }, () => {
-  const report = sampleReport();
-  report.run = { seed: 42, faults: 'drop=5%', bug: 'minnesota-goodbye' };
+  const report = asReport(sampleReport(), sampleRunSection({ seed: 42, faults: 'drop=5%', bugs: [{ name: 'minnesota-goodbye', summary: '' }] }));
   const page = join(dir, 'report.html');
   writeHtml(report, page);
 

@@ -2,12 +2,15 @@
  * Shared by the analyze tests: real-kernel captures in test-owned namespaces, a small traffic
  * program run inside them, and tshark as the oracle (per-frame analysis flags, filter counts).
  */
+import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analyzer, type AnalyzeOptions } from '../reports/analyzer.js';
-import { TSHARK_COUNTERS, type AnalysisReport } from '../reports/report.js';
+import { TSHARK_COUNTERS, type AnalysisReport, type ConnectionRecord } from '../reports/report.js';
+import type { Report, RunSection } from '../reports/run-report.js';
+import { finalReport } from '../reports/verdict.js';
 import {
   A_ACK_LOST_SEGMENT,
   A_ANY_RETRANSMISSION,
@@ -466,4 +469,53 @@ export function analyzeFrames(frames: TimedFrame[], opts: AnalyzeOptions = {}): 
   const a = new Analyzer(opts);
   for (const r of captureRecords(frames)) a.push(r);
   return a.finish({ file: 'test.pcap' });
+}
+
+/** A run section for writer tests: a small seed run, with `overrides` on top. */
+export function sampleRunSection(overrides: Partial<RunSection> = {}): RunSection {
+  return {
+    command: 'fuzz run --target builtin:goodbye -n 3 -c 3 --timeout 10000 --seed 7 --link sim',
+    target: 'builtin:goodbye',
+    target_kind: 'builtin',
+    server: '10.77.0.2:19',
+    bugs: [],
+    link: 'sim',
+    seed: 7,
+    seeds: {},
+    fuzzer: 'netcat',
+    jobs: 3,
+    concurrency: 3,
+    timeout_ms: 10_000,
+    payload: '"hi mom\\n"',
+    half_close: true,
+    http: null,
+    faults: null,
+    fault_stats: null,
+    fault_touched_connections: null,
+    interrupted: false,
+    partial: false,
+    jobs_not_started: 0,
+    duration_ms: 1234,
+    job_outcomes: { eof: 3 },
+    peer_sockets_at_end: { source: 'test', states: { TIME_WAIT: 3 } },
+    stack_connections_at_end: {},
+    stack_side: 'target',
+    stack_tcp_counters: {},
+    target_exited: null,
+    files: { pcap: 'run.pcap', frames: 30, trace: 'trace.log', trace_lines: 12, report: 'report.json', junit: 'junit.xml', html: 'report.html' },
+    job_rows: [],
+    job_rows_omitted: 0,
+    ...overrides,
+  };
+}
+
+/** The final report of an analysis (no faults explained), with an optional run section. */
+export function asReport(analysis: AnalysisReport, run: RunSection | null = null): Report {
+  return finalReport(analysis, { findings: analysis.findings, explained: [], run });
+}
+
+/** The report's one connection record (asserts there is exactly one). */
+export function only(report: AnalysisReport): ConnectionRecord {
+  assert.equal(report.connections.length, 1);
+  return report.connections[0]!;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkExpectations, listCases, loadCase } from '../cli/cases.js';
+import { checkExpectations, listCases, loadCase } from '../harness/cases.js';
 
 test('every shipped case loads and names a known shape', () => {
   const cases = listCases();

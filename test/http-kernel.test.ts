@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_KERNEL_IP } from '../stack/link/lab.js';
+import { LAB_KERNEL_IP } from '../stack/lab/index.js';
 import { parseKernelTarget } from '../targets/kernel.js';
 import { TargetError } from '../targets/registry.js';
 import { kernelSkipReason, TestNetns } from './helpers/env.js';

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { RealClock } from '../stack/clock.js';
-import { enterLabNamespace, LabError, setupLab } from '../stack/link/lab.js';
+import { enterLabNamespace, LabError, setupLab } from '../stack/lab/index.js';
 import { kernelSkipReason, run, TestNetns } from './helpers/env.js';
 
 const skip = kernelSkipReason('unshare', 'ping');
-const LAB = new URL('../stack/link/lab.js', import.meta.url).href;
+const LAB = new URL('../stack/lab/index.js', import.meta.url).href;
 const CLOCK = new URL('../stack/clock.js', import.meta.url).href;
 
 interface Child {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diagnoseLabPrivileges, labPrivilegeProblem } from '../stack/link/lab.js';
+import { diagnoseLabPrivileges, labPrivilegeProblem } from '../stack/lab/index.js';
 import { hasCommand, isRoot, run } from './helpers/env.js';
 
 const ALL_CAPS = (1n << 41n) - 1n;
 const BOTH = new Set(['ip', 'unshare']);
-const LAB = new URL('../stack/link/lab.js', import.meta.url).href;
+const LAB = new URL('../stack/lab/index.js', import.meta.url).href;
 
 test('nothing missing: no problem', () => {
   assert.equal(diagnoseLabPrivileges({ capEff: ALL_CAPS, tunExists: true, commands: BOTH, named: false }), undefined);

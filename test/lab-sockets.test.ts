@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
-import { histogram, parseProcNetTcp, type KernelTcpState } from '../stack/link/lab.js';
+import { histogram, parseProcNetTcp, type KernelTcpState } from '../stack/lab/index.js';
 
 // Lines as a little-endian Linux prints them: the address is the raw 32-bit word (bytes
 // reversed), the port is big-endian hex. Taken from a lab run (kernel clients to 10.77.0.2:19).

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_KERNEL_IP, LAB_STACK_IP } from '../stack/link/lab.js';
+import { LAB_KERNEL_IP, LAB_STACK_IP } from '../stack/lab/index.js';
 import { parsePcapBuffer } from '../stack/pcap/reader.js';
 import { decodeFrame, type Frame } from '../stack/wire/frame.js';
 import { ACK, PSH, RST, SYN } from '../stack/wire/tcp.js';

@@ -7,19 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Analyzer } from '../reports/analyzer.js';
 import { parseServerHint } from '../reports/analyzer.js';
-import type { AnalysisReport, ConnectionRecord, Finding, FindingKind } from '../reports/report.js';
+import type { AnalysisReport, Finding, FindingKind } from '../reports/report.js';
 import { parseIpv4 } from '../stack/addr.js';
 import { ACK, FIN, PSH, RST, SYN } from '../stack/wire/tcp.js';
-import { analyzeFrames, captureRecords, Conversation, type TimedFrame } from './analyze-support.js';
+import { analyzeFrames, captureRecords, Conversation, only, type TimedFrame } from './analyze-support.js';
 
 const ip = (s: string): number => parseIpv4(s)!;
 const CLIENT = ip('10.77.0.1');
 const SERVER = ip('10.77.0.2');
-
-function only(report: AnalysisReport): ConnectionRecord {
-  assert.equal(report.connections.length, 1);
-  return report.connections[0]!;
-}
 
 function finding(report: AnalysisReport, kind: FindingKind): Finding {
   const f = report.findings.find((x) => x.kind === kind);

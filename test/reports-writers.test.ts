@@ -11,11 +11,11 @@ import { after, describe, it } from 'node:test';
 import { formatHtml } from '../reports/html.js';
 import { writeJson } from '../reports/json.js';
 import { formatJunit } from '../reports/junit.js';
-import type { AnalysisReport } from '../reports/report.js';
-import { formatSummary } from '../reports/summary.js';
+import type { Report } from '../reports/run-report.js';
+import { formatRunSummary, formatSummary } from '../reports/summary.js';
 import { parseIpv4 } from '../stack/addr.js';
 import { ACK, FIN, PSH, RST } from '../stack/wire/tcp.js';
-import { analyzeFrames, Conversation, type TimedFrame } from './analyze-support.js';
+import { analyzeFrames, asReport, Conversation, sampleRunSection, type TimedFrame } from './analyze-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpfuzz-writers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,26 +24,24 @@ const C = parseIpv4('10.77.0.1')!;
 const S = parseIpv4('10.77.0.2')!;
 const HOSTILE = `<script>alert("x")</script> & 'quotes'`;
 
-function flaggedReport(): AnalysisReport {
+function flaggedReport(): Report {
   const frames: TimedFrame[] = [];
   for (let i = 0; i < 3; i++) new Conversation(frames, [C, 40000 + i], [S, 19], { t: 1000 + i }).handshake().send(0, FIN | ACK).send(1, ACK);
   new Conversation(frames, [C, 41000], [S, 80], { t: 1000 }).handshake().send(0, PSH | ACK, { len: 5 }).send(1, RST | ACK);
   for (let i = 0; i < 5; i++) {
     new Conversation(frames, [C, 42000 + i], [S, 7], { t: 1000 + i / 10 }).handshake().send(0, FIN | ACK).send(1, FIN | ACK).send(0, ACK);
   }
-  const report = analyzeFrames(frames, { maxTimeline: 6 });
-  report.run = { seed: 7, note: HOSTILE, jobs: { ok: 5, timeout: 3 } };
-  return report;
+  return asReport(analyzeFrames(frames, { maxTimeline: 6 }), sampleRunSection({ target: HOSTILE, job_outcomes: { eof: 5, timeout: 3 } }));
 }
 
-function cleanReport(): AnalysisReport {
+function cleanReport(): Report {
   const frames: TimedFrame[] = [];
   new Conversation(frames, [C, 40000], [S, 7]).handshake().send(0, FIN | ACK).send(1, FIN | ACK).send(0, ACK);
-  return analyzeFrames(frames);
+  return asReport(analyzeFrames(frames));
 }
 
 describe('terminal summary', () => {
-  it('plain: verdicts, findings with commands, worst connections, the run', () => {
+  it('plain: verdicts, findings with commands, worst connections; a run adds what ran and how to replay it', () => {
     const text = formatSummary(flaggedReport());
     assert.doesNotMatch(text, /\x1b\[/);
     assert.match(text, /^tcpfuzz analyze test\.pcap: 50 frames, 50 TCP, 9 connections, /);
@@ -53,7 +51,11 @@ describe('terminal summary', () => {
     assert.match(text, /! reset {2}server 10\.77\.0\.2:80 reset 1\/1 connections/);
     assert.match(text, /show: tcpdump -nr test\.pcap 'src host 10\.77\.0\.2 and src port 80 and tcp\[tcpflags\] & tcp-rst != 0' {2}\(1 packet\)/);
     assert.match(text, /worst connections:\n {2}#\d+ 10\.77\.0\.1:\d+ → 10\.77\.0\.2:\d+/);
-    assert.match(text, /run:\n {2}seed: 7\n {2}note: <script>/);
+    const run = formatRunSummary(flaggedReport());
+    assert.match(run, /^fuzz run: <script>alert\("x"\)<\/script> & 'quotes': 3 jobs \(3 at once\) over sim, seed 7\n/);
+    assert.match(run, /jobs ended: 5 eof, 3 timeout\n/);
+    assert.ok(run.includes(text.trimEnd()), 'the analysis summary is part of the run summary');
+    assert.match(run, /\nreplay: fuzz run --target builtin:goodbye .*--seed 7 --link sim$/);
   });
 
   it('coloured for a TTY; a clean capture says so', () => {
@@ -78,13 +80,15 @@ describe('junit.xml', () => {
       assert.equal((m[4]!.match(/<testcase /g) ?? []).length, Number(m[2]));
       assert.equal((m[4]!.match(/<failure /g) ?? []).length, Number(m[3]));
     }
-    assert.match(xml, /<testsuites name="tcpfuzz analyze test\.pcap" tests="19" failures="6">/);
+    assert.match(xml, /<testsuites name="tcpfuzz run &#60;script&#62;[^"]*" tests="19" failures="6">/);
+    assert.match(formatJunit(cleanReport()), /<testsuites name="tcpfuzz analyze test\.pcap" tests="\d+" failures="0">/);
     assert.match(xml, /<testcase classname="findings" name="no hang" time="0\.000"\/>/);
   });
 
-  it('escapes everything and carries the run as properties', () => {
-    assert.ok(xml.includes('<property name="note" value="&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#39;quotes&#39;"/>'));
-    assert.ok(xml.includes('<property name="jobs" value="{&#34;ok&#34;:5,&#34;timeout&#34;:3}"/>'));
+  it('escapes everything and carries only the replay, target, link and seed as properties (the data stays in report.json)', () => {
+    assert.ok(xml.includes('<property name="target" value="&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#39;quotes&#39;"/>'));
+    assert.ok(xml.includes('<property name="seed" value="7"/>'));
+    assert.deepEqual([...new Set([...xml.matchAll(/<property name="(\w+)"/g)].map((m) => m[1]))], ['command', 'target', 'link', 'seed', 'exit_code']);
     assert.ok(!xml.includes('<script>'));
     const text = xml.replace(/<[^>]*>/g, '');
     assert.doesNotMatch(text, /[<>]|&(?!#\d+;)/, 'no raw markup characters outside tags');

@@ -1,11 +1,13 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from '../command.js';
-import { durationFlag, intFlag, parseFlags } from '../args.js';
-import { EXIT_CLEAN, EXIT_FINDINGS, UsageError } from '../errors.js';
-import { analyzeCapture, CaptureReadError, parseServerHint } from '../../reports/analyzer.js';
+import { parseFlags } from '../args.js';
+import { durationFlag, intFlag } from '../../harness/flag-values.js';
+import { UsageError } from '../../stack/user-error.js';
+import { analyzeCapture, parseServerHint } from '../../reports/analyzer.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../reports/report.js';
 import { formatSummary } from '../../reports/summary.js';
 import { writeReportFiles } from '../../reports/write.js';
+import { finalReport } from '../../reports/verdict.js';
 
 const d = DEFAULT_THRESHOLDS;
 
@@ -84,21 +86,15 @@ export const analyzeCommand: Command = {
     }
     const thresholds = thresholdsFrom(values);
     checkReadable(file);
-    let report;
-    try {
-      report = await analyzeCapture(file, { server, thresholds, partial: values.partial === true });
-    } catch (e) {
-      if (!(e instanceof CaptureReadError)) throw e;
-      const hint = e.records > 0 ? '; use --partial to analyse them' : '';
-      throw new UsageError(`${file}: ${e.reason} (${e.records} record${e.records === 1 ? '' : 's'} read)${hint}`);
+    const analysis = await analyzeCapture(file, { server, thresholds, partial: values.partial === true });
+    if (analysis.capture.error && analysis.capture.records === 0) {
+      throw new UsageError(`${file}: ${analysis.capture.error} (no records read)`);
     }
-    if (report.capture.error && report.capture.records === 0) {
-      throw new UsageError(`${file}: ${report.capture.error} (no records read)`);
-    }
+    const report = finalReport(analysis, { findings: analysis.findings, explained: [], run: null });
     if (values.out !== undefined) writeReportFiles(report, values.out);
     if (values.json) process.stdout.write(JSON.stringify(report, null, 1) + '\n');
     else process.stdout.write(formatSummary(report, { color: process.stdout.isTTY === true && !process.env['NO_COLOR'] }));
     if (report.capture.error) process.stderr.write(`fuzz: ${file}: partial analysis: ${report.capture.error}\n`);
-    return report.findings.length > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
+    return report.verdict.exit_code;
   },
 };

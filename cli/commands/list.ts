@@ -1,14 +1,37 @@
 import type { Command } from '../command.js';
 import { parseFlags } from '../args.js';
+import { UsageError } from '../../stack/user-error.js';
 import { BUILTIN_SERVICES } from '../../targets/registry.js';
 import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
-import { listCases } from '../cases.js';
+import { FINDING_RULES } from '../../reports/findings/registry.js';
+import { findingsTable } from '../../reports/findings/table.js';
+import { listCases } from '../../harness/cases.js';
 
-/** `fuzz list`: targets, bug profiles and cases, one line each. */
+/** `fuzz list`: targets, bug profiles and cases, one line each; `--findings`: the finding kinds. */
 export const listCommand: Command = {
-  usage: 'usage: fuzz list [--json]\n\nLists the built-in targets, the stack\'s bug profiles and the bug cases, one line each.',
+  usage:
+    'usage: fuzz list [--json]\n       fuzz list --findings [--json | --markdown]\n\n' +
+    "Lists the built-in targets, the stack's bug profiles and the bug cases, one line each.\n" +
+    'With --findings, the finding kinds the capture analysis reports: kind, severity and what each means\n' +
+    "(--markdown: as the README's table).",
   async run(argv) {
-    const { values } = parseFlags(argv, { json: { type: 'boolean' } }, false);
+    const { values } = parseFlags(argv, { json: { type: 'boolean' }, findings: { type: 'boolean' }, markdown: { type: 'boolean' } }, false);
+    if (values.markdown && !values.findings) throw new UsageError('--markdown goes with --findings');
+    if (values.markdown && values.json) throw new UsageError('--markdown and --json exclude each other');
+    const section = (title: string, rows: Array<{ name: string; summary: string }>): string[] => {
+      const w = Math.max(...rows.map((r) => r.name.length), 0);
+      return [title, ...rows.map((r) => `  ${r.name.padEnd(w)}  ${r.summary}`), ''];
+    };
+    if (values.findings) {
+      const findings = FINDING_RULES.map((r) => ({ kind: r.kind, severity: r.severity, summary: r.summary }));
+      if (values.json) process.stdout.write(JSON.stringify({ findings }, null, 2) + '\n');
+      else if (values.markdown) process.stdout.write(findingsTable());
+      else {
+        const rows = findings.map((f) => ({ name: f.kind, summary: `${f.severity.padEnd(7)}  ${f.summary}` }));
+        process.stdout.write(section('findings (fuzz analyze, fuzz run):', rows).join('\n'));
+      }
+      return 0;
+    }
     const targets = BUILTIN_SERVICES.map((s) => ({ name: `builtin:${s.name}`, summary: s.summary }));
     const bugs = BUG_PROFILES.map((b) => ({ name: b.name, summary: b.summary, source: b.source }));
     const cases = listCases().map((c) => ({ name: `cases/${c.name}`, summary: c.summary }));
@@ -16,10 +39,6 @@ export const listCommand: Command = {
       process.stdout.write(JSON.stringify({ targets, bugs, cases }, null, 2) + '\n');
       return 0;
     }
-    const section = (title: string, rows: Array<{ name: string; summary: string }>): string[] => {
-      const w = Math.max(...rows.map((r) => r.name.length), 0);
-      return [title, ...rows.map((r) => `  ${r.name.padEnd(w)}  ${r.summary}`), ''];
-    };
     const lines = [
       ...section('targets (--target):', targets),
       ...section('bug profiles (--bug):', bugs),

@@ -1,9 +1,10 @@
 import type { Command } from '../command.js';
 import { parseFlags } from '../args.js';
-import { UsageError } from '../errors.js';
-import { caseSettings, checkExpectations, loadCase } from '../cases.js';
-import { prepareAndExecute } from './run.js';
-import { formatRunSummary } from '../run/summary.js';
+import { runWithProgress } from '../progress.js';
+import { planRunHere } from '../../harness/index.js';
+import { caseSettings, checkExpectations, loadCase, tallyOf } from '../../harness/cases.js';
+import { UsageError } from '../../stack/user-error.js';
+import { formatRunSummary } from '../../reports/summary.js';
 
 export const reproduceCommand: Command = {
   usage: `usage: fuzz reproduce CASE [--link tap|sim] [--out DIR] [--log-level L]
@@ -15,9 +16,9 @@ whether every expectation held (exit 0) or not (exit 1, each failed expectation 
     const { values, positionals } = parseFlags(argv, { link: { type: 'string' }, out: { type: 'string' }, 'log-level': { type: 'string' } });
     if (positionals.length !== 1) throw new UsageError('fuzz reproduce takes exactly one CASE (fuzz list shows them)');
     const c = loadCase(positionals[0]!);
-    const result = await prepareAndExecute(caseSettings(c, { link: values.link, out: values.out }), values['log-level']);
-    process.stdout.write(formatRunSummary(result, { color: Boolean(process.stdout.isTTY) }) + '\n\n');
-    const fails = checkExpectations(c.expect, result.verdict.tally);
+    const report = await runWithProgress(planRunHere(caseSettings(c, { link: values.link, out: values.out })), values['log-level']);
+    process.stdout.write(formatRunSummary(report, { color: Boolean(process.stdout.isTTY) }) + '\n\n');
+    const fails = checkExpectations(c.expect, tallyOf(report));
     if (fails.length === 0) {
       process.stdout.write(`case ${c.name}: reproduced — every expectation held\n`);
       return 0;

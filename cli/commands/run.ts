@@ -1,11 +1,8 @@
 import type { Command } from '../command.js';
 import { parseFlags } from '../args.js';
-import { UsageError } from '../errors.js';
-import { resolveRunConfig, type RunConfig, type RunSettings } from '../run/config.js';
-import { executeRun } from '../run/execute.js';
-import { formatRunSummary } from '../run/summary.js';
-import { createLogger } from '../../stack/log.js';
-import { enterLabNamespace, LabError, labPrivilegeProblem } from '../../stack/link/lab.js';
+import { runWithProgress } from '../progress.js';
+import { formatRunSummary } from '../../reports/summary.js';
+import { planRunHere, type RunSettings } from '../../harness/index.js';
 
 export const RUN_USAGE = `usage: fuzz run [--target builtin:goodbye] [--bug NAME]... [-n JOBS] [-c CONCURRENCY]
                 [--timeout MS] [--seed S] [--link tap|sim] [--faults SPEC] [--out DIR] [options]
@@ -79,7 +76,7 @@ export const RUN_FLAGS = {
 
 type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>['values'];
 
-/** Flag values → settings (names as the config knows them). */
+/** Flag values → settings (names as the plan knows them). */
 export function settingsFromFlags(v: RunFlagValues): RunSettings {
   return {
     target: v.target,
@@ -109,45 +106,14 @@ export function settingsFromFlags(v: RunFlagValues): RunSettings {
   };
 }
 
-/**
- * Env var through which the parent hands the child (re-executed inside the lab namespace) the
- * values it resolved, so both agree on the output folder and the random seed.
- */
-const RESOLVED_ENV = 'TCPFUZZ_RUN_RESOLVED';
-
-/**
- * Validates settings, enters the lab when the link is tap (re-executing this command inside a
- * namespace; the parent never returns from that), and executes the run. Shared by `run` and
- * `reproduce`, so a case runs exactly as the same flags would.
- */
-export async function prepareAndExecute(settings: RunSettings, logLevel: string | undefined) {
-  const inherited = process.env[RESOLVED_ENV];
-  if (inherited) Object.assign(settings, JSON.parse(inherited) as Partial<RunSettings>);
-  const privilegeProblem = labPrivilegeProblem({ ...(settings.netns ? { netns: settings.netns } : {}) });
-  const cfg: RunConfig = resolveRunConfig(settings, { privileged: privilegeProblem === undefined });
-  const log = createLogger(logLevel);
-  if (cfg.link === 'tap') {
-    if (privilegeProblem) throw new UsageError(privilegeProblem);
-    process.env[RESOLVED_ENV] = JSON.stringify({ out: cfg.outDir, seed: cfg.seed, link: 'tap' });
-    try {
-      await enterLabNamespace(cfg.netns !== undefined ? { netns: cfg.netns } : {});
-    } catch (e) {
-      if (e instanceof LabError) throw new UsageError(e.message);
-      throw e;
-    }
-  } else if (cfg.linkDefaulted) {
-    log.info('not privileged for the TAP lab; using --link sim (our own client stack on a virtual-clock wire)');
-  }
-  return executeRun(cfg, log);
-}
-
 export const runCommand: Command = {
   usage: RUN_USAGE,
   async run(argv) {
     const { values } = parseFlags(argv, RUN_FLAGS, false);
-    const result = await prepareAndExecute(settingsFromFlags(values), values['log-level']);
-    if (values.json) process.stdout.write(JSON.stringify(result.report, null, 2) + '\n');
-    else process.stdout.write(formatRunSummary(result, { color: Boolean(process.stdout.isTTY) }) + '\n');
-    return result.verdict.exitCode;
+    const plan = planRunHere(settingsFromFlags(values));
+    const report = await runWithProgress(plan, values['log-level']);
+    if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else process.stdout.write(formatRunSummary(report, { color: Boolean(process.stdout.isTTY) }) + '\n');
+    return report.verdict.exit_code;
   },
 };

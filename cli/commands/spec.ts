@@ -1,14 +1,13 @@
 import { once } from 'node:events';
 import type { Command } from '../command.js';
-import { intFlag, parseFlags } from '../args.js';
-import { UsageError } from '../errors.js';
+import { parseFlags } from '../args.js';
+import { intFlag } from '../../harness/flag-values.js';
+import { inContext, UsageError } from '../../stack/user-error.js';
 import { Rng, randomSeed } from '../../stack/rng.js';
 import {
   parseRequests,
   parseResponse,
   renderMessage,
-  RenderError,
-  SpecError,
   type MessageSpec,
   type RenderedMessage,
 } from '../../fuzzers/http/spec/index.js';
@@ -55,12 +54,7 @@ class Stdout {
 }
 
 function parse(kind: MessageSpec['kind'], spec: string): MessageSpec[] {
-  try {
-    return kind === 'request' ? parseRequests(spec) : [parseResponse(spec)];
-  } catch (e) {
-    if (e instanceof SpecError) throw new UsageError(`bad ${kind} spec at ${e.format()}`);
-    throw e;
-  }
+  return inContext(`bad ${kind} spec at `, () => (kind === 'request' ? parseRequests(spec) : [parseResponse(spec)]));
 }
 
 /** Streams one message's bytes; returns the stream position after it, or undefined if it ended the stream. */
@@ -107,16 +101,10 @@ export const specCommand: Command = {
     const out = new Stdout(process.stdout);
     let at: number | undefined = 0;
     for (const msg of messages) {
-      let rendered: RenderedMessage;
-      try {
-        rendered = renderMessage(msg, opts);
-        if (values.explain) {
-          if (!(await out.write(rendered.freeze() + '\n'))) break;
-          continue;
-        }
-      } catch (e) {
-        if (e instanceof RenderError) throw new UsageError(e.message);
-        throw e;
+      const rendered = renderMessage(msg, opts);
+      if (values.explain) {
+        if (!(await out.write(rendered.freeze() + '\n'))) break;
+        continue;
       }
       at = await stream(rendered, out, at);
       if (at === undefined) break;

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Rng } from '../rng.js';
 import type { Link } from './link.js';
+import { UsageError } from '../user-error.js';
 
 /**
  * Fault injection around any Link, in the spirit of smoltcp's FaultInjector and Linux netem:
@@ -26,8 +27,8 @@ export interface FaultSpec {
   rateBps?: number;
 }
 
-export class FaultSpecError extends Error {
-  override name = 'FaultSpecError';
+export class FaultSpecError extends UsageError {
+  override readonly name = 'FaultSpecError';
 }
 
 /** Counters of what the injector did, both directions together. */

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { UsageError } from '../user-error.js';
 
 /**
  * Reads classic pcap (both byte orders, µs and ns magic) and pcapng (SHB, IDB with
@@ -50,11 +51,12 @@ export type PcapVisitor = (
   offset: number,
 ) => void;
 
-export class PcapFormatError extends Error {
+/** A file that is not a valid pcap/pcapng capture (the user's file): one line, exit 2. */
+export class PcapFormatError extends UsageError {
+  override readonly name = 'PcapFormatError';
   readonly offset: number;
   constructor(message: string, offset: number) {
     super(`${message} at byte ${offset}`);
-    this.name = 'PcapFormatError';
     this.offset = offset;
   }
 }

@@ -1,4 +1,5 @@
 import type { TcpConfig } from './config.js';
+import { UsageError } from '../user-error.js';
 
 /**
  * Historic bugs the stack can reproduce on demand (`bugs: [...]` on the Stack, `--bug NAME` on
@@ -75,14 +76,16 @@ export interface BugSwitches {
   readonly closeInSynRcvd: 'rfc' | 'noop' | 'wait-for-flush';
 }
 
-export class BugProfileError extends Error {}
+export class BugProfileError extends UsageError {
+  override readonly name = 'BugProfileError';
+}
 
 /** Checks names against BUG_PROFILES; throws BugProfileError (one line) on an unknown or conflicting name. */
 export function validateBugs(names: readonly string[]): BugProfile[] {
   const out: BugProfile[] = [];
   for (const n of names) {
     const p = BUG_PROFILES.find((b) => b.name === n);
-    if (!p) throw new BugProfileError(`unknown bug profile '${n}' (known: ${BUG_PROFILES.map((b) => b.name).join(', ')})`);
+    if (!p) throw new BugProfileError(`unknown bug profile '${n}' (known: ${BUG_PROFILES.map((b) => b.name).join(', ')}; fuzz list shows them)`);
     if (!out.includes(p)) out.push(p);
   }
   if (out.length > 1 && out.every((p) => p.name.startsWith('minnesota-goodbye'))) {

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ipv4ToString } from '../../stack/addr.js';
 import { RealClock } from '../../stack/clock.js';
-import { setupLab } from '../../stack/link/lab.js';
+import { setupLab } from '../../stack/lab/index.js';
 import { Rng } from '../../stack/rng.js';
 import { Stack } from '../../stack/stack.js';
 import { runScheduled } from '../../fuzzers/scheduler.js';

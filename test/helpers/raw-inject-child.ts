@@ -15,7 +15,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ipv4ToString } from '../../stack/addr.js';
 import { RealClock } from '../../stack/clock.js';
-import { LAB_KERNEL_IP, LAB_PREFIX_LEN, setupLab } from '../../stack/link/lab.js';
+import { LAB_KERNEL_IP, LAB_PREFIX_LEN, setupLab } from '../../stack/lab/index.js';
 import { RecordingLink } from '../../stack/link/recorder.js';
 import { parsePcapBuffer } from '../../stack/pcap/reader.js';
 import { PcapWriter } from '../../stack/pcap/writer.js';

@@ -1,0 +1,98 @@
+import type { AnalysisReport, Finding } from './report.js';
+
+/**
+ * report.json: the one typed report of a run or of an analysed capture. Built once — the
+ * capture analysis, the run section (what ran and what the run itself saw, for `fuzz run`), and
+ * an explicit verdict — and every writer (JSON, JUnit, HTML, the terminal summary) is a pure
+ * function of it. docs/report-schema.md documents it; docs/report.schema.json is its JSON Schema.
+ * `schema_version` goes up whenever a field changes meaning or goes away.
+ */
+export const REPORT_SCHEMA_VERSION = 2;
+
+export interface Report extends AnalysisReport {
+  schema_version: typeof REPORT_SCHEMA_VERSION;
+  verdict: ReportVerdict;
+  /** What ran (`fuzz run`, `fuzz reproduce`); null for `fuzz analyze`. */
+  run: RunSection | null;
+}
+
+/** The decision, spelled out: the exit code a command gives for this report, and why. */
+export interface ReportVerdict {
+  /** 0 clean, 1 findings. */
+  exit_code: 0 | 1;
+  status: 'clean' | 'findings';
+  /** One line in words and numbers. */
+  summary: string;
+  /** Standing findings (capture and run) by severity. */
+  errors: number;
+  warnings: number;
+  /** Finding kind → connections (capture findings) or jobs (run findings) it names; standing findings only. */
+  by_kind: Record<string, number>;
+  /**
+   * Capture findings whose every connection the fault injector touched: what `--faults` was
+   * meant to cause, so they are reported here and fail nothing.
+   */
+  explained_by_faults: Finding[];
+}
+
+/** One job joined with its connection in the capture and its peer socket at the end. */
+export interface JobRow {
+  job: number;
+  outcome: string;
+  detail?: string;
+  client: string | null;
+  connect_ms: number | null;
+  first_byte_ms: number | null;
+  bytes_out: number;
+  bytes_in: number;
+  data_ok: boolean | null;
+  data_problem?: string;
+  peer_state_at_end: string | null;
+  stream: number | null;
+  verdict: string | null;
+  findings: string[];
+  /** HTTP jobs: each request's frozen spec (replays its exact bytes) and what came back. */
+  http?: Array<{ spec: string; status: number | null; error: string | null; malformed: string | null; first_byte_ms: number | null }>;
+}
+
+/** The run section of report.json: how to replay the run, its settings, and what the run itself saw. */
+export interface RunSection {
+  /** The command that replays this run exactly (same seed; on sim also the same bytes). */
+  command: string;
+  target: string;
+  target_kind: 'builtin' | 'kernel';
+  /** Where the jobs connected (`ip:port`). */
+  server: string;
+  bugs: Array<{ name: string; summary: string }>;
+  link: 'tap' | 'sim';
+  seed: number;
+  /** Each random stream's seed, derived from `seed` by name. */
+  seeds: Record<string, number>;
+  fuzzer: 'netcat' | 'http';
+  jobs: number;
+  concurrency: number;
+  timeout_ms: number;
+  /** netcat jobs: what each sends, in words; null for HTTP jobs. */
+  payload: string | null;
+  half_close: boolean | null;
+  http: { specs: string[]; mutate: number; statuses: Record<string, number>; variants: string[] | null } | null;
+  faults: string | null;
+  fault_stats: Record<string, number> | null;
+  fault_touched_connections: number | null;
+  interrupted: boolean;
+  partial: boolean;
+  jobs_not_started: number;
+  duration_ms: number;
+  job_outcomes: Record<string, number>;
+  peer_sockets_at_end: { source: string; states: Record<string, number> };
+  /** Our stack's TCP connections still alive at the end, by state (the target's, or the client's for a kernel-side server). */
+  stack_connections_at_end: Record<string, number>;
+  stack_side: 'target' | 'client';
+  stack_tcp_counters: Record<string, number>;
+  /** A kernel-side target that ended by itself during the run, in words. */
+  target_exited: string | null;
+  /** The run's files: the capture, the transition trace and the report files written beside them. */
+  files: { pcap: string; frames: number; trace: string; trace_lines: number; report: string; junit: string; html: string };
+  job_rows: JobRow[];
+  job_rows_omitted: number;
+}
