@@ -1,5 +1,5 @@
 import type { Ipv4, Mac } from '../../../stack/addr.js';
-import { LAB_STACK_IP, LAB_STACK_MAC } from '../../../stack/link/lab.js';
+import { LAB_STACK_IP, LAB_STACK_MAC } from '../../../stack/lab/index.js';
 import type { Stack, StackOptions } from '../../../stack/stack.js';
 import type { Endpoint } from './endpoint.js';
 import type { BenchTime } from './time.js';

@@ -1,5 +1,5 @@
 import { RealClock } from '../../../stack/clock.js';
-import { setupLab } from '../../../stack/link/lab.js';
+import { setupLab } from '../../../stack/lab/index.js';
 import { PacketSocketLink } from '../../../stack/link/packet-socket.js';
 import { Stack } from '../../../stack/stack.js';
 import { BENCH_ENDPOINT_IP, BENCH_ENDPOINT_MAC, type Bench, type BenchStackOptions } from './bench.js';
