@@ -1,21 +1,33 @@
-// A Linux TAP device for Node: only what JavaScript cannot do. It opens /dev/net/tun with
-// IFF_TAP | IFF_NO_PI (TUNSETIFF), polls the non-blocking fd in libuv, reads every frame that
-// is ready into one buffer and hands the batch to JavaScript in one call, and writes frames
-// in batches. Addresses, link state and MTU are set from TypeScript with iproute2.
+// Frame devices for Node: only what JavaScript cannot do. Two classes share one core (FrameFd):
+// it polls a non-blocking fd in libuv, reads every frame that is ready into one buffer and
+// hands the batch to JavaScript in one call, and writes frames in order, in batches, with a
+// bounded wait queue for when the fd is full. Addresses, link state and MTU are set from
+// TypeScript with iproute2.
 //
-// Frames are whole Ethernet frames without a packet-information header (IFF_NO_PI). The
-// device has no offloads (no TUNSETOFFLOAD, no IFF_VNET_HDR), so the kernel hands over
-// frames no larger than MTU + 14 with checksums filled in.
+// - TapDevice opens /dev/net/tun with IFF_TAP | IFF_NO_PI (TUNSETIFF): our stack's side of a
+//   TAP. Frames are whole Ethernet frames without a packet-information header (IFF_NO_PI). The
+//   device has no offloads (no TUNSETOFFLOAD, no IFF_VNET_HDR), so the kernel hands over
+//   frames no larger than MTU + 14 with checksums filled in.
+// - PacketSocket opens an AF_PACKET SOCK_RAW socket for every protocol (ETH_P_ALL) bound to one
+//   interface (packet(7)): the *kernel's* side of that interface. Frames written to it leave
+//   through the interface (for a TAP: towards the fd's reader, our stack); it receives every
+//   frame the interface receives (for a TAP: what our stack writes, whatever its destination
+//   MAC). Frames the interface sends (PACKET_OUTGOING: the kernel's own, and the socket's own
+//   writes looped back) are skipped and counted, so the reader sees only what arrived.
 
 #include <napi.h>
 #include <uv.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_tun.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -26,72 +38,74 @@
 
 namespace {
 
-// One read(2) returns one frame; it is given room for the largest frame a TAP can carry
-// (MTU up to 65535 plus the Ethernet and a VLAN header), so a frame is never truncated.
+// One read returns one frame; it is given room for the largest frame a TAP can carry (MTU up
+// to 65535 plus the Ethernet and a VLAN header), so a frame is never truncated.
 constexpr size_t kMaxFrameRead = 65535 + 14 + 4;
 // Frames of one batch are packed back to back into this slab, then copied out in one piece.
 constexpr size_t kSlabBytes = 1 << 20;
-// Frames waiting for the device to become writable again; beyond this they are dropped and
+// Frames waiting for the fd to become writable again; beyond this they are dropped and
 // counted (txQueueDrops), never silently.
 constexpr size_t kMaxQueuedFrames = 4096;
 
-std::string ErrnoText(const char* what, int err) {
-  return std::string(what) + ": " + strerror(err);
-}
+std::string ErrnoText(const char* what, int err) { return std::string(what) + ": " + strerror(err); }
 
-class TapDevice : public Napi::ObjectWrap<TapDevice> {
+// The shared core. Self provides:
+//   static constexpr const char* kClassName;
+//   ssize_t ReadFrame(uint8_t* buf, size_t cap, bool* skip);  // read(2) semantics; *skip drops it
+//   void ExtraStats(Napi::Object& o);                           // its own counters
+// and opens its fd in its constructor, then calls Start().
+template <typename Self>
+class FrameFd : public Napi::ObjectWrap<Self> {
  public:
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function cls = DefineClass(env, "TapDevice",
-                                     {
-                                         InstanceAccessor<&TapDevice::Name>("name"),
-                                         InstanceMethod<&TapDevice::WriteBatch>("writeBatch"),
-                                         InstanceMethod<&TapDevice::Stats>("stats"),
-                                         InstanceMethod<&TapDevice::Close>("close"),
-                                     });
-    exports.Set("TapDevice", cls);
+    using Wrap = Napi::ObjectWrap<Self>;
+    Napi::Function cls = Wrap::DefineClass(env, Self::kClassName,
+                                           {
+                                               Wrap::InstanceAccessor("name", &FrameFd::Name, nullptr),
+                                               Wrap::InstanceMethod("writeBatch", &FrameFd::WriteBatch),
+                                               Wrap::InstanceMethod("stats", &FrameFd::Stats),
+                                               Wrap::InstanceMethod("close", &FrameFd::Close),
+                                           });
+    exports.Set(Self::kClassName, cls);
     return exports;
   }
 
-  // new TapDevice(name: string, lengths: Uint32Array, onBatch(buf, count), onError(message))
-  // name "" lets the kernel choose (tap0, tap1, ...). lengths.length bounds a batch.
-  explicit TapDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TapDevice>(info) {
+  ~FrameFd() override {
+    Release();
+    // Destroyed here, not in Release: close() may run inside a callback that still uses it.
+    delete async_context_;
+  }
+
+ protected:
+  explicit FrameFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Self>(info) {}
+
+  // Both constructors take (name: string, lengths: Uint32Array, onBatch(buf, count), onError(message)).
+  // Reads the name; false, with a JavaScript exception pending, when the arguments are wrong.
+  static bool CheckArgs(const Napi::CallbackInfo& info, std::string* name) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsFunction() ||
         !info[3].IsFunction()) {
-      Napi::TypeError::New(env, "TapDevice(name: string, lengths: Uint32Array, onBatch, onError)")
+      Napi::TypeError::New(env, std::string(Self::kClassName) + "(name: string, lengths: Uint32Array, onBatch, onError)")
           .ThrowAsJavaScriptException();
-      return;
+      return false;
     }
-    std::string name = info[0].As<Napi::String>().Utf8Value();
-    if (name.size() >= IFNAMSIZ) {
-      Napi::Error::New(env, "interface name '" + name + "' is longer than " + std::to_string(IFNAMSIZ - 1) +
-                                " characters")
+    *name = info[0].As<Napi::String>().Utf8Value();
+    if (name->size() >= IFNAMSIZ) {
+      Napi::Error::New(env, "interface name '" + *name + "' is longer than " + std::to_string(IFNAMSIZ - 1) + " characters")
           .ThrowAsJavaScriptException();
-      return;
+      return false;
     }
     Napi::TypedArray lengths = info[1].As<Napi::TypedArray>();
     if (lengths.TypedArrayType() != napi_uint32_array || lengths.ElementLength() == 0) {
       Napi::TypeError::New(env, "lengths must be a non-empty Uint32Array").ThrowAsJavaScriptException();
-      return;
+      return false;
     }
+    return true;
+  }
 
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      Napi::Error::New(env, ErrnoText("open /dev/net/tun", errno)).ThrowAsJavaScriptException();
-      return;
-    }
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    memcpy(ifr.ifr_name, name.data(), name.size());
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-      int err = errno;
-      ::close(fd);
-      std::string what = name.empty() ? "TUNSETIFF" : "TUNSETIFF " + name;
-      Napi::Error::New(env, ErrnoText(what.c_str(), err)).ThrowAsJavaScriptException();
-      return;
-    }
+  // Takes ownership of the open, non-blocking fd and starts polling it. lengths.length bounds a batch.
+  void Start(const Napi::CallbackInfo& info, int fd, const std::string& name) {
+    Napi::Env env = info.Env();
     slab_ = static_cast<uint8_t*>(malloc(kSlabBytes));
     poll_ = new uv_poll_t;
     uv_loop_t* loop = nullptr;
@@ -101,27 +115,23 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       slab_ = nullptr;
       delete poll_;
       poll_ = nullptr;
-      Napi::Error::New(env, "cannot poll the TAP device").ThrowAsJavaScriptException();
+      Napi::Error::New(env, std::string("cannot poll the ") + Self::kClassName).ThrowAsJavaScriptException();
       return;
     }
     fd_ = fd;
-    name_ = ifr.ifr_name;
+    name_ = name;
     poll_->data = this;
-    lengths_ = Napi::Persistent(lengths.As<Napi::Uint32Array>());
+    lengths_ = Napi::Persistent(info[1].As<Napi::Uint32Array>());
     on_batch_ = Napi::Persistent(info[2].As<Napi::Function>());
     on_error_ = Napi::Persistent(info[3].As<Napi::Function>());
-    async_context_ = new Napi::AsyncContext(env, "TapDevice");
+    async_context_ = new Napi::AsyncContext(env, Self::kClassName);
     // An open device is like an open socket: it keeps itself (and the event loop) alive until
     // close(), so a frame never arrives at a collected object.
-    Ref();
+    this->Ref();
     UpdatePoll();
   }
 
-  ~TapDevice() override {
-    Release();
-    // Destroyed here, not in Release: close() may run inside a callback that still uses it.
-    delete async_context_;
-  }
+  int fd() const { return fd_; }
 
  private:
   Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
@@ -134,7 +144,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       return env.Undefined();
     }
     if (fd_ < 0) {
-      Napi::Error::New(env, "TAP device is closed").ThrowAsJavaScriptException();
+      Napi::Error::New(env, std::string(Self::kClassName) + " is closed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     Napi::Array frames = info[0].As<Napi::Array>();
@@ -166,6 +176,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     o.Set("txQueueDrops", static_cast<double>(tx_queue_drops_));
     o.Set("txErrors", static_cast<double>(tx_errors_));
     o.Set("lastError", last_error_.empty() ? env.Undefined() : Napi::String::New(env, last_error_));
+    static_cast<Self*>(this)->ExtraStats(o);
     return o;
   }
 
@@ -174,13 +185,13 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       // Frames still queued for writability are dropped and counted: close does not block.
       tx_queue_drops_ += queue_.size();
       Release();
-      Unref();
+      this->Unref();
     }
     return info.Env().Undefined();
   }
 
-  // Stops polling, closes the fd (the non-persistent TAP device vanishes with it) and frees
-  // the buffers. Safe to call twice.
+  // Stops polling, closes the fd (a non-persistent TAP device vanishes with it) and frees the
+  // buffers. Safe to call twice.
   void Release() {
     if (fd_ < 0) return;
     uv_poll_stop(poll_);
@@ -208,8 +219,8 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
         }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-          // EINVAL (runt frame), EIO (device down): the frame is refused; counted, not thrown,
-          // because a link never throws at the sender for one bad frame.
+          // EINVAL (runt frame), EIO/ENETDOWN (device down), EMSGSIZE: the frame is refused;
+          // counted, not thrown, because a link never throws at the sender for one bad frame.
           tx_errors_++;
           last_error_ = ErrnoText("write", errno);
           return;
@@ -247,9 +258,17 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   }
 
   static void OnPoll(uv_poll_t* handle, int status, int events) {
-    TapDevice* self = static_cast<TapDevice*>(handle->data);
+    FrameFd* self = static_cast<FrameFd*>(handle->data);
     if (status < 0) {
-      self->Fail(std::string("poll: ") + uv_strerror(status));
+      // libuv reports POLLERR as EBADF; a socket's own pending error says what happened
+      // (ENETDOWN when the interface went away). A TAP fd is no socket: libuv's text stays.
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+        self->Fail(ErrnoText("socket", err));
+      } else {
+        self->Fail(std::string("poll: ") + uv_strerror(status));
+      }
       return;
     }
     if ((events & UV_WRITABLE) && self->fd_ >= 0) self->FlushQueue();
@@ -276,9 +295,9 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
 
   // Reads every frame that is ready (up to one batch), then makes one call into JavaScript.
   // The poll is level-triggered, so frames beyond the batch limit wake the loop again after
-  // timers and other I/O had their turn.
+  // timers and other I/O had their turn. Skipped frames count against a bound of their own.
   void ReadBatch() {
-    Napi::Env env = Env();
+    Napi::Env env = this->Env();
     Napi::HandleScope scope(env);
     Napi::Uint32Array lengths = lengths_.Value();
     uint32_t* lens = lengths.Data();
@@ -286,8 +305,9 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     size_t off = 0;
     uint32_t n = 0;
     std::string error;
-    while (n < max_frames && kSlabBytes - off >= kMaxFrameRead) {
-      ssize_t r = read(fd_, slab_ + off, kMaxFrameRead);
+    for (size_t reads = 0; n < max_frames && reads < 2 * max_frames && kSlabBytes - off >= kMaxFrameRead; reads++) {
+      bool skip = false;
+      ssize_t r = static_cast<Self*>(this)->ReadFrame(slab_ + off, kMaxFrameRead, &skip);
       if (r < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -297,6 +317,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
         break;
       }
       if (r == 0) break;
+      if (skip) continue;
       lens[n++] = static_cast<uint32_t>(r);
       off += static_cast<size_t>(r);
     }
@@ -312,7 +333,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
 
   void ReportError(const std::string& message) {
     last_error_ = message;
-    Napi::Env env = Env();
+    Napi::Env env = this->Env();
     Napi::HandleScope scope(env);
     Call(on_error_, {Napi::String::New(env, message)});
   }
@@ -322,10 +343,10 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   // exception of the process, as it would in a socket's 'data' handler.
   void Call(Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
     if (fn.IsEmpty() || async_context_ == nullptr) return;
-    Napi::Env env = Env();
+    Napi::Env env = this->Env();
     // Copy the function first: the callback may close the device and reset the reference.
     Napi::Function f = fn.Value();
-    f.MakeCallback(Value(), args, *async_context_);
+    f.MakeCallback(this->Value(), args, *async_context_);
     if (env.IsExceptionPending()) {
       Napi::Error e = env.GetAndClearPendingException();
       napi_fatal_exception(env, e.Value());
@@ -348,7 +369,94 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   uint64_t tx_frames_ = 0, tx_bytes_ = 0, tx_deferred_ = 0, tx_queue_drops_ = 0, tx_errors_ = 0;
 };
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) { return TapDevice::Init(env, exports); }
+// new TapDevice(name, lengths, onBatch, onError): name "" lets the kernel choose (tap0, tap1, ...).
+class TapDevice : public FrameFd<TapDevice> {
+ public:
+  static constexpr const char* kClassName = "TapDevice";
+
+  explicit TapDevice(const Napi::CallbackInfo& info) : FrameFd<TapDevice>(info) {
+    Napi::Env env = info.Env();
+    std::string name;
+    if (!CheckArgs(info, &name)) return;
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      Napi::Error::New(env, ErrnoText("open /dev/net/tun", errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    memcpy(ifr.ifr_name, name.data(), name.size());
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      int err = errno;
+      ::close(fd);
+      std::string what = name.empty() ? "TUNSETIFF" : "TUNSETIFF " + name;
+      Napi::Error::New(env, ErrnoText(what.c_str(), err)).ThrowAsJavaScriptException();
+      return;
+    }
+    Start(info, fd, ifr.ifr_name);
+  }
+
+  ssize_t ReadFrame(uint8_t* buf, size_t cap, bool* /*skip*/) { return read(fd(), buf, cap); }
+  void ExtraStats(Napi::Object& /*o*/) {}
+};
+
+// new PacketSocket(ifname, lengths, onBatch, onError): the kernel's side of an existing interface.
+class PacketSocket : public FrameFd<PacketSocket> {
+ public:
+  static constexpr const char* kClassName = "PacketSocket";
+
+  explicit PacketSocket(const Napi::CallbackInfo& info) : FrameFd<PacketSocket>(info) {
+    Napi::Env env = info.Env();
+    std::string name;
+    if (!CheckArgs(info, &name)) return;
+    unsigned int ifindex = if_nametoindex(name.c_str());
+    if (ifindex == 0) {
+      Napi::Error::New(env, ErrnoText(("interface " + name).c_str(), errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    // Protocol 0 at socket(): the socket receives nothing until bind() names the protocol and
+    // the interface, so no frame of another interface slips in between (packet(7)).
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      Napi::Error::New(env, ErrnoText("socket(AF_PACKET, SOCK_RAW)", errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    struct sockaddr_ll sll;
+    memset(&sll, 0, sizeof sll);
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = static_cast<int>(ifindex);
+    if (bind(fd, reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) < 0) {
+      int err = errno;
+      ::close(fd);
+      Napi::Error::New(env, ErrnoText(("bind AF_PACKET to " + name).c_str(), err)).ThrowAsJavaScriptException();
+      return;
+    }
+    Start(info, fd, name);
+  }
+
+  ssize_t ReadFrame(uint8_t* buf, size_t cap, bool* skip) {
+    struct sockaddr_ll from;
+    socklen_t len = sizeof from;
+    ssize_t r = recvfrom(fd(), buf, cap, 0, reinterpret_cast<struct sockaddr*>(&from), &len);
+    if (r >= 0 && from.sll_pkttype == PACKET_OUTGOING) {
+      rx_outgoing_++;
+      *skip = true;
+    }
+    return r;
+  }
+
+  void ExtraStats(Napi::Object& o) { o.Set("rxOutgoing", static_cast<double>(rx_outgoing_)); }
+
+ private:
+  uint64_t rx_outgoing_ = 0;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  TapDevice::Init(env, exports);
+  return PacketSocket::Init(env, exports);
+}
 
 }  // namespace
 

@@ -16,7 +16,7 @@ import { PcapWriter } from '../stack/pcap/writer.js';
 import { runSim } from '../stack/sim-driver.js';
 import { countTcpdump, countTshark, frameDiff, ourFrames, tsharkFrames } from './analyze-support.js';
 import { hasCommand } from './helpers/env.js';
-import { DUT_IP, twoStacks } from './helpers/tcp-peer.js';
+import { SERVER_IP, twoStacks } from './helpers/two-stacks.js';
 
 const CONNECTIONS = 6;
 /** `fuzz run`'s default storm threshold (3 sends). */
@@ -33,7 +33,7 @@ async function capture(bugs: string[], file: string): Promise<void> {
     s.end();
   });
   for (let i = 0; i < CONNECTIONS; i++) {
-    const sock = client.connect(DUT_IP, 19);
+    const sock = client.connect(SERVER_IP, 19);
     sock.on('data', () => {});
     sock.write('hi mom\n');
     sock.end();

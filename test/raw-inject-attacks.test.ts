@@ -13,10 +13,10 @@ import { asPeer, blindInWindowRst, dataBeyondSndNxt, exactRst, inWindowSyn, outO
 import { tcpDatagram } from '../fuzzers/raw/kernel-injector.js';
 import { observeConnection, type ObservedConnection } from '../fuzzers/raw/observe.js';
 import { echo } from '../targets/builtin/echo.js';
-import { DUT_IP, DUT_MAC, PEER_IP, PEER_MAC, twoStacks } from './helpers/tcp-peer.js';
+import { SERVER_IP, SERVER_MAC, CLIENT_IP, CLIENT_MAC, twoStacks } from './helpers/two-stacks.js';
 
-const PEER = { ip: PEER_IP, port: 40000 };
-const TARGET = { ip: DUT_IP, port: 7 };
+const PEER = { ip: CLIENT_IP, port: 40000 };
+const TARGET = { ip: SERVER_IP, port: 7 };
 
 /** Near the top of sequence space, so every builder's arithmetic has to wrap. */
 const conn: ObservedConnection = {
@@ -44,7 +44,7 @@ test('RFC 5961 builders: every field, sequence space wrapping, timestamps from b
   assert.deepEqual(outOfWindowAck(conn), seg(0xffffff00, (5 - TOO_OLD_ACK_DISTANCE) >>> 0, ACK));
   const data = new TextEncoder().encode('INJECTED');
   assert.deepEqual(dataBeyondSndNxt(conn, data), seg(0xffffff00, 10, ACK | PSH, data));
-  assert.deepEqual(asPeer(conn, exactRst(conn)), { src: PEER_IP, dst: DUT_IP, repr: exactRst(conn) });
+  assert.deepEqual(asPeer(conn, exactRst(conn)), { src: CLIENT_IP, dst: SERVER_IP, repr: exactRst(conn) });
   const { timestamps: _, ...noTs } = conn;
   assert.deepEqual(exactRst(noTs).options, []);
 });
@@ -75,7 +75,7 @@ async function simConnection(): Promise<SimRun> {
   const writer = PcapWriter.memory();
   const { clock, client, server, links } = twoStacks({}, {}, (a, b) => [a, new RecordingLink(b, writer)]);
   echo.serve(server);
-  const sock = client.connect(DUT_IP, 7, { localPort: PEER.port });
+  const sock = client.connect(SERVER_IP, 7, { localPort: PEER.port });
   let echoed = 0;
   const resets: string[] = [];
   sock.on('data', (d: Buffer) => (echoed += d.length));
@@ -94,8 +94,8 @@ async function simConnection(): Promise<SimRun> {
     server,
     frames,
     frameCount: () => writer.frames,
-    serverSent: (from) => frames().slice(from).flatMap((f) => (f.tcp && f.ipv4?.src === DUT_IP ? [f.tcp] : [])),
-    inject: (repr) => links[0].send(emitEthernet({ dst: DUT_MAC, src: PEER_MAC, ethertype: ETHERTYPE_IPV4, payload: tcpDatagram({ src: PEER_IP, dst: DUT_IP, repr }) })),
+    serverSent: (from) => frames().slice(from).flatMap((f) => (f.tcp && f.ipv4?.src === SERVER_IP ? [f.tcp] : [])),
+    inject: (repr) => links[0].send(emitEthernet({ dst: SERVER_MAC, src: CLIENT_MAC, ethertype: ETHERTYPE_IPV4, payload: tcpDatagram({ src: CLIENT_IP, dst: SERVER_IP, repr }) })),
     run,
     tcb: () => server.tcp.connections()[0],
     clientTcb: () => client.tcp.connections()[0],

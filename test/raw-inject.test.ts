@@ -113,7 +113,7 @@ test('RFC 5961 from the kernel side: blind RST, SYN and bad ACKs draw challenge 
       // answer, and nothing else of the kernel's is due while the connection is idle.
       assert.ok(p.arrived, `${p.name}: the injected segments never crossed the TAP`);
       const fromKernel = indexesFrom(LAB_KERNEL_IP, p.from, p.to);
-      assert.deepEqual(fromKernel.map((i) => hex(records[i]!.data.subarray(14))), p.sent, `${p.name}: the kernel sent more than the injections`);
+      assert.deepEqual(fromKernel.map((i) => hex(frames[i]!.eth!.payload)), p.sent, `${p.name}: the kernel sent more than the injections`);
       assert.equal(p.sent.length, want.injected.length, p.name);
       want.injected.forEach((w, k) => {
         const f = frames[fromKernel[k]!]!;

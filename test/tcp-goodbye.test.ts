@@ -1,12 +1,107 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACK, FIN, SYN } from '../stack/wire/tcp.js';
+import { ACK, FIN, PSH, SYN } from '../stack/wire/tcp.js';
 import { runSim } from '../stack/sim-driver.js';
-import { DUT_IP, twoStacks } from './helpers/tcp-peer.js';
 import type { Link } from '../stack/link/link.js';
 import type { Stack } from '../stack/stack.js';
+import { decodeFrame, LINKTYPE_ETHERNET } from '../stack/wire/frame.js';
+import type { Bench, Conn } from '../fuzzers/raw/testbench/index.js';
+import { benchTests, QUIET_MS, REPLY_MS } from './helpers/bench.js';
+import { SERVER_IP, twoStacks } from './helpers/two-stacks.js';
+
+const linkTest = benchTests(import.meta.url);
 
 const GOODBYE = 'I made a string!\n';
+const HI = 'hi mom\n';
+const PORT = 19;
+const PEER_ISN = 1000;
+/** The endpoint's sequence number after its line and FIN. */
+const AFTER_FIN = PEER_ISN + 1 + HI.length + 1;
+
+interface Goodbye {
+  c: Conn;
+  /** The stack's ISS. */
+  iss: number;
+  stateAtCallback: string[];
+}
+
+/**
+ * The seed's experiment on the bench: the goodbye service (on connection: write a string,
+ * close) on the stack under test; the endpoint plays `echo "hi mom" | nc` as the client stack
+ * sends it — SYN, then the handshake's ACK carrying the line and the FIN.
+ */
+async function goodbye(b: Bench): Promise<Goodbye> {
+  const stateAtCallback: string[] = [];
+  b.stack.listen(PORT, (s) => {
+    stateAtCallback.push(s.state);
+    s.write(GOODBYE);
+    s.end();
+  });
+  const c = b.endpoint.conn({ remotePort: PORT, localPort: 40000, isn: PEER_ISN });
+  c.send({ flags: SYN, options: [{ kind: 'mss', mss: 1460 }] });
+  const iss = (await c.expect({ flags: SYN | ACK, ack: PEER_ISN + 1 }, { timeoutMs: REPLY_MS })).seg.seq;
+  c.send({ flags: FIN | PSH | ACK, payload: Buffer.from(HI) });
+  return { c, iss, stateAtCallback };
+}
+
+const synAcks = (b: Bench): number => b.endpoint.received.filter((r) => r.seg.flags === (SYN | ACK)).length;
+
+linkTest('fixed order (default): FIN right after the data, no retransmission', {}, async (b) => {
+  const { c, iss, stateAtCallback } = await goodbye(b);
+  // The handshake's ACK carried the client's data and FIN, all processed before the callback.
+  const finSeq = iss + 1 + GOODBYE.length;
+  await c.expect({ flags: ACK, seq: iss + 1, ack: AFTER_FIN, payload: new Uint8Array(0) }, { timeoutMs: REPLY_MS });
+  // The data without a pause, the FIN right behind it.
+  await c.expect({ flags: PSH | ACK, seq: iss + 1, ack: AFTER_FIN, payload: Buffer.from(GOODBYE) }, { timeoutMs: 10 });
+  await c.expect({ flags: FIN | ACK, seq: finSeq, ack: AFTER_FIN }, { timeoutMs: 5 });
+  assert.deepEqual(stateAtCallback, ['Close_wait']);
+  // The client, its FIN already sent, ACKs the data at once (nothing of its own could carry
+  // the ACK later), then the FIN.
+  c.send({ ack: finSeq });
+  c.send({ ack: finSeq + 1 });
+  await b.time.waitUntil(() => b.stack.tcp.connectionCount === 0, REPLY_MS);
+  assert.deepEqual(
+    b.stack.trace.map((r) => r.line),
+    [
+      '{ Closed }  - Passive_open ->  { Listen }',
+      `{ Listen }  - Send_synack ${iss} ->  { Syn_rcvd ${iss} }`,
+      `{ Syn_rcvd ${iss} }  - Recv_ack ${iss + 1} ->  { Established }`,
+      '{ Established }  - Recv_fin ->  { Close_wait }',
+      `{ Close_wait }  - Send_fin ${finSeq} ->  { Last_ack ${finSeq} }`,
+      `{ Last_ack ${finSeq} }  - Recv_ack ${finSeq} ->  { Last_ack ${finSeq} }`,
+      `{ Last_ack ${finSeq} }  - Recv_ack ${finSeq + 1} ->  { Closed }`,
+    ],
+  );
+  await b.endpoint.expectNone({}, { timeoutMs: QUIET_MS });
+  assert.equal(synAcks(b), 1, 'the SYN,ACK was sent once');
+  assert.equal(b.stack.tcp.stats.retransmits, 0);
+  assert.equal(b.stack.tcp.connectionCount, 0);
+});
+
+/**
+ * The bug: the application's close, made in SYN_RCVD, is lost. The data goes out once the
+ * held ACK is processed, it acknowledges the client's FIN (so a client waits in FIN_WAIT_2),
+ * and no FIN follows: the stack sits in CLOSE_WAIT. `neverMs` is how long "never" is watched.
+ */
+function minnesotaGoodbye(neverMs: number) {
+  return async (b: Bench): Promise<void> => {
+    const { c, iss, stateAtCallback } = await goodbye(b);
+    await c.expect({ flags: PSH | ACK, seq: iss + 1, ack: AFTER_FIN, payload: Buffer.from(GOODBYE) }, { timeoutMs: REPLY_MS });
+    assert.deepEqual(stateAtCallback, ['Syn_rcvd'], 'the app got the connection before the handshake ACK was processed');
+    c.send({});
+    await b.endpoint.expectNone({}, { timeoutMs: neverMs });
+    assert.equal(b.endpoint.received.filter((r) => r.seg.flags & FIN).length, 0, 'no FIN from the server, ever');
+    const lines = b.stack.trace.map((r) => r.line);
+    assert.ok(!lines.some((l) => l.includes('Send_fin')));
+    assert.ok(lines.includes(`{ Syn_rcvd ${iss} }  - Recv_ack ${iss + 1} ->  { Established }`));
+    assert.deepEqual(b.stack.tcp.countByState(), { Close_wait: 1 });
+    assert.equal(synAcks(b), 1, 'the held ACK, processed right after the callback, retired the SYN,ACK');
+  };
+}
+const MINNESOTA = 'minnesota-goodbye: close in SYN_RCVD does nothing — data, but no FIN; the client\'s FIN acknowledged, so it waits in FIN_WAIT_2';
+// "Never" is two virtual minutes on the sim wire, and the quiet tolerance in real time on the TAP.
+linkTest(`${MINNESOTA}, for 120 s`, { links: ['sim'], stack: { bugs: ['minnesota-goodbye'] } }, minnesotaGoodbye(120_000));
+linkTest(MINNESOTA, { links: ['tap'], stack: { bugs: ['minnesota-goodbye'] } }, minnesotaGoodbye(QUIET_MS));
 
 interface Frame {
   timeMs: number;
@@ -15,20 +110,18 @@ interface Frame {
 }
 
 /**
- * The seed's experiment: the goodbye service (on connection: write a string, close) on a
- * server stack with the given bug profile; a client sends "hi mom\n", half-closes and reads
- * to EOF, like `echo "hi mom" | nc`. Records what the server sends, with times.
+ * The seed's experiment with a client stack: the goodbye service on a server stack with the
+ * given bug profile; the client sends "hi mom\n", half-closes and reads to EOF, like
+ * `echo "hi mom" | nc`, and resends on its own timers. Records what the server sends, with times.
  */
-async function goodbye(bugs: string[], runMs: number) {
+async function twoStackGoodbye(bugs: string[], runMs: number) {
   const fromServer: Frame[] = [];
   const tap = (a: Link, b: Link): [Link, Link] => {
-    // Record frames leaving the server (link b) by wrapping its send.
+    // Record the TCP segments leaving the server (link b) by wrapping its send.
     const send = b.send.bind(b);
     b.send = (f: Uint8Array) => {
-      if (f.length >= 54 && f[12] === 0x08 && f[13] === 0 && f[23] === 6) {
-        const tcp = f.subarray(34);
-        fromServer.push({ timeMs: b.clock.now() - 1_000_000, flags: tcp[13]!, payload: f.length - 34 - ((tcp[12]! >> 4) << 2) });
-      }
+      const d = decodeFrame(f, LINKTYPE_ETHERNET);
+      if (d.ok && d.value.tcp) fromServer.push({ timeMs: b.clock.now() - 1_000_000, flags: d.value.tcp.flags, payload: d.value.tcp.payload.length });
       send(f);
     };
     return [a, b];
@@ -36,23 +129,23 @@ async function goodbye(bugs: string[], runMs: number) {
   // Like the seed's nc, the client keeps its half-closed socket open: no FIN-WAIT-2 timeout.
   const { clock, client, server } = twoStacks({ tcp: { finWait2Timeout: 3_600_000 } }, { bugs }, tap);
   const stateAtCallback: string[] = [];
-  server.listen(19, (s) => {
+  server.listen(PORT, (s) => {
     stateAtCallback.push(s.state);
     s.write(GOODBYE);
     s.end();
   });
-  const sock = client.connect(DUT_IP, 19);
+  const sock = client.connect(SERVER_IP, PORT);
   const got: Buffer[] = [];
   let peerFin = false;
   sock.on('data', (d: Buffer) => got.push(d));
   sock.on('peer-fin', () => (peerFin = true));
-  sock.write('hi mom\n');
+  sock.write(HI);
   sock.end();
   await runSim(clock, { untilMs: clock.now() + runMs });
   return { clock, client, server, sock, fromServer, stateAtCallback, data: Buffer.concat(got).toString(), peerFin, lines: server.trace.map((r) => r.line) };
 }
 
-function synAcks(frames: Frame[]): Frame[] {
+function synAcksOf(frames: Frame[]): Frame[] {
   return frames.filter((f) => (f.flags & (SYN | ACK)) === (SYN | ACK));
 }
 
@@ -61,53 +154,12 @@ function iss(server: Stack): number {
   return (r.action as { seq: number }).seq;
 }
 
-test('fixed order (default): FIN right after the data, no retransmission', async () => {
-  const r = await goodbye([], 30_000);
-  // The handshake's ACK carried the client's data and FIN, all processed before the callback.
-  assert.deepEqual(r.stateAtCallback, ['Close_wait']);
-  assert.equal(r.data, GOODBYE);
-  assert.ok(r.peerFin);
-  const isn = iss(r.server);
-  const finSeq = isn + 1 + GOODBYE.length;
-  assert.deepEqual(r.lines, [
-    '{ Closed }  - Passive_open ->  { Listen }',
-    `{ Listen }  - Send_synack ${isn} ->  { Syn_rcvd ${isn} }`,
-    `{ Syn_rcvd ${isn} }  - Recv_ack ${isn + 1} ->  { Established }`,
-    '{ Established }  - Recv_fin ->  { Close_wait }',
-    `{ Close_wait }  - Send_fin ${finSeq} ->  { Last_ack ${finSeq} }`,
-    // The client, its FIN already sent, ACKs the data at once (nothing of its own could carry
-    // the ACK later), then the FIN.
-    `{ Last_ack ${finSeq} }  - Recv_ack ${finSeq} ->  { Last_ack ${finSeq} }`,
-    `{ Last_ack ${finSeq} }  - Recv_ack ${finSeq + 1} ->  { Closed }`,
-  ]);
-  const dataAt = r.fromServer.find((f) => f.payload > 0)!.timeMs;
-  const finAt = r.fromServer.find((f) => f.flags & FIN)!.timeMs;
-  assert.ok(dataAt < 10 && finAt - dataAt < 5, `data at ${dataAt} ms, FIN at ${finAt} ms`);
-  assert.equal(synAcks(r.fromServer).length, 1, 'the SYN,ACK was sent once');
-  assert.equal(r.server.tcp.stats.retransmits, 0);
-  assert.equal(r.server.tcp.connectionCount, 0);
-});
-
-test('minnesota-goodbye: close in SYN_RCVD does nothing — data, but no FIN ever; peer stuck in FIN_WAIT_2', async () => {
-  const r = await goodbye(['minnesota-goodbye'], 120_000);
-  assert.deepEqual(r.stateAtCallback, ['Syn_rcvd'], 'the app got the connection before the handshake ACK was processed');
-  assert.equal(r.data, GOODBYE, 'the data still goes out once the ACK is processed');
-  assert.ok(!r.peerFin);
-  assert.equal(r.fromServer.filter((f) => f.flags & FIN).length, 0, 'no FIN from the server, ever');
-  assert.ok(!r.lines.some((l) => l.includes('Send_fin')));
-  const isn = iss(r.server);
-  assert.ok(r.lines.includes(`{ Syn_rcvd ${isn} }  - Recv_ack ${isn + 1} ->  { Established }`));
-  assert.equal(r.sock.state, 'Fin_wait_2');
-  assert.deepEqual(r.server.tcp.countByState(), { Close_wait: 1 });
-  assert.equal(synAcks(r.fromServer).length, 1, 'the held ACK, processed right after the callback, retired the SYN,ACK');
-});
-
 test('minnesota-goodbye-halfway: pause of one initial RTO, SYN,ACK retransmitted on the timer, then data and FIN; SYN,ACKs go on after close', async () => {
-  const r = await goodbye(['minnesota-goodbye-halfway'], 60_000);
+  const r = await twoStackGoodbye(['minnesota-goodbye-halfway'], 60_000);
   assert.deepEqual(r.stateAtCallback, ['Syn_rcvd']);
   assert.equal(r.data, GOODBYE);
   assert.ok(r.peerFin);
-  const sa = synAcks(r.fromServer);
+  const sa = synAcksOf(r.fromServer);
   const dataAt = r.fromServer.find((f) => f.payload > 0)!.timeMs;
   const finAt = r.fromServer.find((f) => f.flags & FIN)!.timeMs;
   // The SYN,ACK at ~0, its retransmission after the 3 s initial RTO, data and FIN right after.
@@ -131,7 +183,7 @@ test('minnesota-goodbye-halfway: pause of one initial RTO, SYN,ACK retransmitted
 });
 
 test('retransmissionsPending counts the orphaned SYN,ACK retransmitter after close, until its retry limit', async () => {
-  const r = await goodbye(['minnesota-goodbye-halfway'], 30_000);
+  const r = await twoStackGoodbye(['minnesota-goodbye-halfway'], 30_000);
   const finAt = r.fromServer.find((f) => f.flags & FIN)!.timeMs;
   assert.ok(finAt < 5000 && r.peerFin, 'the server closed long ago');
   assert.ok(r.server.tcp.connections().every((t) => !t.retransmitting), 'no connection has anything unacknowledged');

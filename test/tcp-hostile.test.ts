@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { Rng } from '../stack/rng.js';
 import { runSim } from '../stack/sim-driver.js';
 import type { TcpSocket } from '../stack/tcp/socket.js';
-import { ETHERTYPE_IPV4, emitEthernet } from '../stack/wire/ethernet.js';
+import { ETHERTYPE_IPV4, emitEthernet, ethernetType, parseEthernet } from '../stack/wire/ethernet.js';
 import { IPPROTO_TCP, emitIpv4 } from '../stack/wire/ipv4.js';
 import { emitTcp, type TcpOption } from '../stack/wire/tcp.js';
-import { DUT_IP, DUT_MAC, PEER_IP, PEER_MAC, twoStacks } from './helpers/tcp-peer.js';
+import { SERVER_IP, SERVER_MAC, CLIENT_IP, CLIENT_MAC, twoStacks } from './helpers/two-stacks.js';
 
 const FRAMES = 100_000;
 const LIVE = 20;
@@ -51,13 +51,13 @@ test('hostile input: 100,000 random, mutated and crafted frames; nothing escapes
   const legit: Uint8Array[] = [];
   const send = clientLink.send.bind(clientLink);
   clientLink.send = (f: Uint8Array) => {
-    if (legit.length < 500 && f[12] === 0x08 && f[13] === 0x00) legit.push(f.slice());
+    if (legit.length < 500 && parseEthernet(f).ok && ethernetType(f, 0) === ETHERTYPE_IPV4) legit.push(f.slice());
     send(f);
   };
   const live: TcpSocket[] = [];
   const echoed = new Map<TcpSocket, Buffer[]>();
   for (let i = 0; i < LIVE; i++) {
-    const s = client.connect(DUT_IP, 7);
+    const s = client.connect(SERVER_IP, 7);
     echoed.set(s, []);
     s.on('data', (d: Buffer) => echoed.get(s)!.push(d));
     s.write(`hello ${i}`);
@@ -98,11 +98,11 @@ test('hostile input: 100,000 random, mutated and crafted frames; nothing escapes
             options: randomOptions(rng),
             payload: rng.fill(new Uint8Array(rng.chance(0.7) ? 0 : rng.int(200))),
           },
-          kind === 3 && rng.chance(0.3) ? rng.u32() : PEER_IP,
-          DUT_IP,
+          kind === 3 && rng.chance(0.3) ? rng.u32() : CLIENT_IP,
+          SERVER_IP,
         );
-        const ip = emitIpv4({ src: PEER_IP, dst: DUT_IP, protocol: IPPROTO_TCP, ttl: 64, tos: 0, ident: rng.int(65536), dontFragment: rng.chance(0.9), moreFragments: rng.chance(0.02), fragmentOffset: rng.chance(0.02) ? 8 * rng.int(100) : 0, options: new Uint8Array(0), payload: tcp });
-        frame = emitEthernet({ dst: DUT_MAC, src: PEER_MAC, ethertype: ETHERTYPE_IPV4, payload: ip });
+        const ip = emitIpv4({ src: CLIENT_IP, dst: SERVER_IP, protocol: IPPROTO_TCP, ttl: 64, tos: 0, ident: rng.int(65536), dontFragment: rng.chance(0.9), moreFragments: rng.chance(0.02), fragmentOffset: rng.chance(0.02) ? 8 * rng.int(100) : 0, options: new Uint8Array(0), payload: tcp });
+        frame = emitEthernet({ dst: SERVER_MAC, src: CLIENT_MAC, ethertype: ETHERTYPE_IPV4, payload: ip });
       }
       send(frame);
     }
@@ -133,7 +133,7 @@ test('hostile input: 100,000 random, mutated and crafted frames; nothing escapes
   }
   assert.equal(closed, LIVE);
   // And a new connection works.
-  const fresh = client.connect(DUT_IP, 7);
+  const fresh = client.connect(SERVER_IP, 7);
   const got: Buffer[] = [];
   fresh.on('data', (d: Buffer) => got.push(d));
   fresh.end('after the storm');

@@ -6,7 +6,7 @@ import { PcapWriter } from '../stack/pcap/writer.js';
 import type { Link } from '../stack/link/link.js';
 import { Rng } from '../stack/rng.js';
 import { runSim } from '../stack/sim-driver.js';
-import { DUT_IP, twoStacks } from './helpers/tcp-peer.js';
+import { SERVER_IP, twoStacks } from './helpers/two-stacks.js';
 
 const SPEC = { drop: 0.1, duplicate: 0.02, reorder: 0.02, corrupt: 0.01, delayMs: 0, jitterMs: 0 };
 
@@ -34,7 +34,7 @@ async function echoRun(seed: number, conns: number, size: number, concurrency: n
   const start = (): void => {
     const i = started++;
     const payload = Buffer.from(new Rng(seed * 7919 + i).fill(new Uint8Array(size)));
-    const sock = client.connect(DUT_IP, 7);
+    const sock = client.connect(SERVER_IP, 7);
     const got: Buffer[] = [];
     sock.on('data', (d: Buffer) => got.push(d));
     sock.on('reset', (r: string) => failures.push(`conn ${i}: reset ${r}`));

@@ -6,8 +6,12 @@ import { Rng } from '../stack/rng.js';
 import { runSim } from '../stack/sim-driver.js';
 import type { TcpConfig } from '../stack/tcp/config.js';
 import type { TcpSocket } from '../stack/tcp/socket.js';
-import { ACK, FIN, PSH, SYN, tcpFlagsShort, tcpOptionsSackBlocks, tcpOptionsTimestamps, type TcpOption } from '../stack/wire/tcp.js';
-import { DUT_IP, peerOpens, rawBench, summary, twoStacks, type Bench } from './helpers/tcp-peer.js';
+import { ACK, FIN, PSH, SYN, tcpFlagsShort, tcpOptionsSackBlocks, tcpOptionsTimestamps, type TcpOption, type TcpRepr } from '../stack/wire/tcp.js';
+import { simBench, type Bench, type Conn } from '../fuzzers/raw/testbench/index.js';
+import { since, summary } from './helpers/bench.js';
+import { SERVER_IP, twoStacks } from './helpers/two-stacks.js';
+
+// Delayed-ACK, probe and recovery timing in virtual milliseconds: these scripts run on the sim wire only.
 
 const PORT = 80;
 const PP = 40000;
@@ -24,21 +28,23 @@ const LINUX_SYN = (tsval: number): TcpOption[] => [
 const SACK_SYN: TcpOption[] = [{ kind: 'mss', mss: MSS }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'sackPermitted' }];
 const ts = (tsval: number, tsecr = 0): TcpOption[] => [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsval, tsecr }];
 
-async function established(b: Bench, options?: TcpOption[]): Promise<{ sock: TcpSocket; iss: number }> {
+/** The endpoint opens with `options` in its SYN (default MSS 1000), then 5 ms pass. */
+async function established(b: Bench, options: TcpOption[] = [{ kind: 'mss', mss: MSS }]): Promise<{ c: Conn; sock: TcpSocket; iss: number }> {
   let sock: TcpSocket | undefined;
   b.stack.listen(PORT, (s) => (sock = s));
-  const iss = await peerOpens(b, { srcPort: PP, dstPort: PORT, isn: PEER_ISN, mss: MSS, ...(options ? { options } : {}) });
+  const c = await b.endpoint.connect({ remotePort: PORT, localPort: PP, isn: PEER_ISN, synOptions: options, timeoutMs: 1000 });
+  await b.time.wait(5);
   assert.ok(sock);
-  return { sock, iss };
+  return { c, sock, iss: c.peerIsn! };
 }
 
 test('SYN,ACK offers SACK and timestamps only when the SYN did, echoing its TSval (RFC 2018 §2, RFC 7323 §3.2)', async () => {
-  const b = rawBench();
+  const b = simBench();
   b.stack.listen(PORT, () => undefined);
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: LINUX_SYN(777) });
-  b.peer.send({ srcPort: PP + 1, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: [{ kind: 'mss', mss: MSS }] });
-  await b.run(5);
-  const [withOpts, plain] = b.peer.received.map((c) => c.seg);
+  b.endpoint.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: LINUX_SYN(777) });
+  b.endpoint.send({ srcPort: PP + 1, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: [{ kind: 'mss', mss: MSS }] });
+  await b.time.wait(5);
+  const [withOpts, plain] = b.endpoint.received.map((r) => r.seg);
   assert.deepEqual(
     withOpts!.options.map((o) => o.kind),
     ['mss', 'sackPermitted', 'timestamps', 'nop', 'wscale'],
@@ -51,99 +57,100 @@ test('SYN,ACK offers SACK and timestamps only when the SYN did, echoing its TSva
 });
 
 test('out-of-order data draws an immediate ACK with SACK blocks, most recent first; filling the hole is ACKed at once too', async () => {
-  const b = rawBench({ tcp: { delayedAckMs: 200 } });
-  const { iss } = await established(b, SACK_SYN);
-  const seg = (n: number): void => b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1 + n * 100, ack: iss + 1, flags: ACK, payload: new Uint8Array(100).fill(n) });
+  const b = simBench({ tcp: { delayedAckMs: 200 } });
+  const { c, iss } = await established(b, SACK_SYN);
+  const seg = (n: number): TcpRepr => c.send({ seq: PEER_ISN + 1 + n * 100, ack: iss + 1, flags: ACK, payload: new Uint8Array(100).fill(n) });
   const base = PEER_ISN + 1;
-  const from = b.peer.received.length;
+  const from = b.endpoint.received.length;
   seg(2); // hole at 0..1
-  await b.run(3);
+  await b.time.wait(3);
   seg(5);
-  await b.run(3);
+  await b.time.wait(3);
   seg(3); // joins 2: the block [2,4) comes first
-  await b.run(3);
-  const acks = b.peer.since(from);
+  await b.time.wait(3);
+  const acks = since(b, from);
   assert.equal(acks.length, 3, `each out-of-order segment is ACKed at once\n${summary(acks).join('\n')}`);
-  assert.ok(acks.every((c) => c.seg.ack === base && c.timeMs - acks[0]!.timeMs < 10));
-  assert.deepEqual(acks.map((c) => tcpOptionsSackBlocks(c.seg.options)), [
+  assert.ok(acks.every((r) => r.seg.ack === base && r.timeMs - acks[0]!.timeMs < 10));
+  assert.deepEqual(acks.map((r) => tcpOptionsSackBlocks(r.seg.options)), [
     [[base + 200, base + 300]],
     [[base + 500, base + 600], [base + 200, base + 300]],
     [[base + 200, base + 400], [base + 500, base + 600]],
   ]);
-  const mid = b.peer.received.length;
+  const mid = b.endpoint.received.length;
   seg(0); // fills part of the hole: immediate ACK, blocks unchanged
-  await b.run(3);
+  await b.time.wait(3);
   seg(1); // fills the hole up to block [2,4)
-  await b.run(3);
-  const fills = b.peer.since(mid);
-  assert.deepEqual(fills.map((c) => [c.seg.ack - base, tcpOptionsSackBlocks(c.seg.options)]), [
+  await b.time.wait(3);
+  const fills = since(b, mid);
+  assert.deepEqual(fills.map((r) => [r.seg.ack - base, tcpOptionsSackBlocks(r.seg.options)]), [
     [100, [[base + 200, base + 400], [base + 500, base + 600]]],
     [400, [[base + 500, base + 600]]],
   ]);
 });
 
 test('timestamps: every segment carries TSval/TSecr; PAWS drops an older TSval with an ACK (RFC 7323 §5.3)', async () => {
-  const b = rawBench();
+  const b = simBench();
   let got = '';
   b.stack.listen(PORT, (s) => s.on('data', (d: Buffer) => (got += d.toString())));
-  const from0 = b.peer.received.length;
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN, flags: SYN, options: LINUX_SYN(5000) });
-  await b.run(3);
-  const synAck = b.peer.received[from0]!.seg;
+  const from0 = b.endpoint.received.length;
+  const c = b.endpoint.conn({ remotePort: PORT, localPort: PP, isn: PEER_ISN });
+  c.send({ seq: PEER_ISN, flags: SYN, options: LINUX_SYN(5000) });
+  await b.time.wait(3);
+  const synAck = b.endpoint.received[from0]!.seg;
   const iss = synAck.seq;
   const ourTs = tcpOptionsTimestamps(synAck.options)!.tsval;
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1, flags: ACK, options: ts(5001, ourTs) });
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1, flags: ACK, payload: Buffer.from('new'), options: ts(5002, ourTs) });
-  await b.run(3);
-  const from = b.peer.received.length;
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 4, ack: iss + 1, flags: ACK, payload: Buffer.from('old'), options: ts(4000, ourTs) });
-  await b.run(3);
+  c.send({ seq: PEER_ISN + 1, ack: iss + 1, flags: ACK, options: ts(5001, ourTs) });
+  c.send({ seq: PEER_ISN + 1, ack: iss + 1, flags: ACK, payload: Buffer.from('new'), options: ts(5002, ourTs) });
+  await b.time.wait(3);
+  const from = b.endpoint.received.length;
+  c.send({ seq: PEER_ISN + 4, ack: iss + 1, flags: ACK, payload: Buffer.from('old'), options: ts(4000, ourTs) });
+  await b.time.wait(3);
   assert.equal(got, 'new');
   assert.equal(b.stack.tcp.stats.pawsDrops, 1);
-  const reply = b.peer.since(from);
+  const reply = since(b, from);
   assert.deepEqual(summary(reply), [`. seq=${iss + 1} ack=${PEER_ISN + 4} len=0`]);
   assert.equal(tcpOptionsTimestamps(reply[0]!.seg.options)!.tsecr, 5002, 'TS.Recent is the newest in-window TSval');
 });
 
-/** The stack sends `n` segments of MSS bytes to the raw peer, which has not acknowledged any yet. */
-async function sending(b: Bench, n: number): Promise<{ iss: number; data: number[] }> {
-  const { sock, iss } = await established(b, SACK_SYN);
-  const from = b.peer.received.length;
+/** The stack sends `n` segments of MSS bytes to the endpoint, which has not acknowledged any yet. */
+async function sending(b: Bench, n: number): Promise<{ c: Conn; iss: number; data: number[] }> {
+  const { c, sock, iss } = await established(b, SACK_SYN);
+  const from = b.endpoint.received.length;
   sock.write(Buffer.alloc(n * MSS, 1));
-  await b.run(3);
-  return { iss, data: b.peer.since(from).map((c) => c.seg.seq - iss - 1) };
+  await b.time.wait(3);
+  return { c, iss, data: since(b, from).map((r) => r.seg.seq - iss - 1) };
 }
 
 test('SACK recovery (RFC 6675): the holes the peer reports are resent, SACKed data is not, no timeout', async () => {
-  const b = rawBench({ tcp: { initialRto: 1000, minRto: 1000 } });
-  const { iss, data } = await sending(b, 10);
+  const b = simBench({ tcp: { initialRto: 1000, minRto: 1000 } });
+  const { c, iss, data } = await sending(b, 10);
   assert.deepEqual(data, [0, 1000, 2000, 3000], `initial window: four segments ${data}`);
   const s = iss + 1;
-  const ack = (n: number, blocks: Array<[number, number]> = []): void =>
-    b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: s + n, flags: ACK, options: blocks.length ? [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: blocks.map(([l, r]) => [s + l, s + r]) }] : [] });
+  const ack = (n: number, blocks: Array<[number, number]> = []): TcpRepr =>
+    c.send({ seq: PEER_ISN + 1, ack: s + n, flags: ACK, options: blocks.length ? [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: blocks.map(([l, r]) => [s + l, s + r]) }] : [] });
   ack(2000);
   ack(4000); // slow start: cwnd grows to six segments, 4000..9999 go out
-  await b.run(3);
-  const from = b.peer.received.length;
+  await b.time.wait(3);
+  const from = b.endpoint.received.length;
   // 4000 and 6000 are lost; the peer SACKs the others, one duplicate ACK each.
   ack(4000, [[5000, 6000]]);
   ack(4000, [[7000, 8000], [5000, 6000]]);
   ack(4000, [[7000, 9000], [5000, 6000]]);
   ack(4000, [[7000, 10000], [5000, 6000]]);
-  await b.run(3);
-  const resent = b.peer.since(from).filter((c) => c.seg.payload.length > 0 && c.seg.seq - s < 10000).map((c) => c.seg.seq - s);
+  await b.time.wait(3);
+  const resent = since(b, from).filter((r) => r.seg.payload.length > 0 && r.seg.seq - s < 10000).map((r) => r.seg.seq - s);
   assert.deepEqual(resent, [4000, 6000], 'the two holes, once each');
   assert.equal(b.stack.tcp.stats.rtoExpiries, 0);
   assert.equal(b.stack.tcp.stats.fastRetransmits, 1);
 });
 
 test('tail loss probe (RFC 8985 §7): an unacknowledged tail is probed after 2·SRTT, long before the RTO', async () => {
-  const b = rawBench({ tcp: { initialRto: 1000, minRto: 1000 } });
+  const b = simBench({ tcp: { initialRto: 1000, minRto: 1000 } });
   const { iss, data } = await sending(b, 2);
   assert.equal(data.length, 2);
-  const probeFrom = b.peer.received.length;
-  await b.run(300);
-  const probes = b.peer.since(probeFrom);
+  const probeFrom = b.endpoint.received.length;
+  await b.time.wait(300);
+  const probes = since(b, probeFrom);
   assert.equal(probes.length, 1, summary(probes).join('\n'));
   assert.equal(probes[0]!.seg.seq, iss + 1 + MSS, 'the last segment sent');
   assert.equal(b.stack.tcp.stats.tailLossProbes, 1);
@@ -154,29 +161,29 @@ test("data that arrives after our FIN is ACKed at once: a SACK peer's data and F
   // The goodbye exchange that Linux clients reset when our ACK of their data waited for the
   // delayed-ACK timer: their FIN's tail loss probe crossed our ACK of the FIN, and our ACK of
   // the probe (from TIME-WAIT) met a closed socket.
-  const b = rawBench({ tcp: { delayedAckMs: 200 } });
-  const { sock, iss } = await established(b, SACK_SYN);
-  const from = b.peer.received.length;
-  const peerSeg = (offset: number, ack: number, flags: number, payload = new Uint8Array(0)): void =>
-    b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1 + offset, ack: iss + 1 + ack, flags, payload });
+  const b = simBench({ tcp: { delayedAckMs: 200 } });
+  const { c, sock, iss } = await established(b, SACK_SYN);
+  const from = b.endpoint.received.length;
+  const peerSeg = (offset: number, ack: number, flags: number, payload = new Uint8Array(0)): TcpRepr =>
+    c.send({ seq: PEER_ISN + 1 + offset, ack: iss + 1 + ack, flags, payload });
   // Control: in ESTABLISHED a lone segment still waits for the delayed-ACK timer (a reply may carry the ACK).
-  const tHi = b.clock.now();
+  const tHi = b.time.now();
   peerSeg(0, 0, ACK | PSH, Buffer.from('hi'));
-  await b.run(250);
+  await b.time.wait(250);
   sock.write(Buffer.alloc(17, 0x67));
   sock.end();
-  await b.run(5);
+  await b.time.wait(5);
   peerSeg(2, 17, ACK); // ACKs our data, not our FIN
-  await b.run(5);
-  const t0 = b.clock.now();
+  await b.time.wait(5);
+  const t0 = b.time.now();
   peerSeg(2, 18, ACK | PSH, Buffer.from('goodbye')); // ACKs our FIN: FIN-WAIT-2
-  await b.run(5);
+  await b.time.wait(5);
   peerSeg(9, 18, ACK | FIN);
-  await b.run(5);
-  const got = b.peer.since(from);
+  await b.time.wait(5);
+  const got = since(b, from);
   const base = PEER_ISN + 1;
   assert.deepEqual(
-    got.map((c) => [tcpFlagsShort(c.seg.flags), c.seg.seq - iss - 1, c.seg.ack - base, c.seg.payload.length]),
+    got.map((r) => [tcpFlagsShort(r.seg.flags), r.seg.seq - iss - 1, r.seg.ack - base, r.seg.payload.length]),
     [
       ['.', 0, 2, 0],
       ['P.', 0, 2, 17],
@@ -194,17 +201,17 @@ test("data that arrives after our FIN is ACKed at once: a SACK peer's data and F
 });
 
 test("a pure ACK never lies beyond the peer's window: with the window closed over unaccepted data its SEQ is SND.UNA + SND.WND", async () => {
-  const b = rawBench({ tcp: { initialRto: 1000 } });
-  const { sock, iss } = await established(b);
+  const b = simBench({ tcp: { initialRto: 1000 } });
+  const { c, sock, iss } = await established(b);
   sock.write(Buffer.alloc(3 * MSS, 1));
-  await b.run(3);
+  await b.time.wait(3);
   // The peer takes the first segment and closes its window; the other two are beyond it.
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1 + MSS, flags: ACK, window: 0 });
-  await b.run(3);
-  const from = b.peer.received.length;
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, ack: iss + 1 + MSS, flags: ACK, window: 0, payload: Buffer.from('x') });
-  await b.run(250);
-  const acks = b.peer.since(from).filter((c) => c.seg.ack === PEER_ISN + 2);
+  c.send({ seq: PEER_ISN + 1, ack: iss + 1 + MSS, flags: ACK, window: 0 });
+  await b.time.wait(3);
+  const from = b.endpoint.received.length;
+  c.send({ seq: PEER_ISN + 1, ack: iss + 1 + MSS, flags: ACK, window: 0, payload: Buffer.from('x') });
+  await b.time.wait(250);
+  const acks = since(b, from).filter((r) => r.seg.ack === PEER_ISN + 2);
   assert.deepEqual(summary(acks), [`. seq=${iss + 1 + MSS} ack=${PEER_ISN + 2} len=0`]);
 });
 
@@ -213,7 +220,7 @@ async function lossyEcho(size: number, tcp: Partial<TcpConfig>, seed: number): P
   const faulty = (a: Link, b: Link): [Link, Link] => [new FaultyLink(a, { drop: 0.05, duplicate: 0, reorder: 0, corrupt: 0, delayMs: 0, jitterMs: 0 }, new Rng(seed)), b];
   const { clock, client, server } = twoStacks({ tcp, traceLimit: 0 }, { tcp, traceLimit: 0 }, faulty);
   server.listen(7, (s) => s.pipe(s));
-  const sock = client.connect(DUT_IP, 7);
+  const sock = client.connect(SERVER_IP, 7);
   const sent = Buffer.from(new Rng(seed).fill(new Uint8Array(size)));
   const got: Buffer[] = [];
   let ended = false;

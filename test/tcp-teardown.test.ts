@@ -3,27 +3,40 @@ import assert from 'node:assert/strict';
 import { ACK, FIN, PSH, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSocket } from '../stack/tcp/socket.js';
 import { runSim } from '../stack/sim-driver.js';
-import { DUT_IP, peerOpens, rawBench, summary, twoStacks, type Bench } from './helpers/tcp-peer.js';
+import type { Bench, Conn, SegmentFields } from '../fuzzers/raw/testbench/index.js';
+import { benchTests, QUIET_MS, REPLY_MS, summary } from './helpers/bench.js';
+import { SERVER_IP, twoStacks } from './helpers/two-stacks.js';
+
+const linkTest = benchTests(import.meta.url);
 
 const PORT = 80;
 const PP = 40000;
 const PEER_ISN = 1000;
 const MSL = 500;
+const EMPTY = new Uint8Array(0);
 
-/** An ESTABLISHED passive connection; returns the socket and the stack's ISS. */
-async function established(b: Bench): Promise<{ sock: TcpSocket; iss: number; accepted: TcpSocket[] }> {
-  const accepted: TcpSocket[] = [];
-  b.stack.listen(PORT, (s) => accepted.push(s));
-  const iss = await peerOpens(b, { srcPort: PP, dstPort: PORT, isn: PEER_ISN });
-  const sock = accepted[0];
-  assert.ok(sock);
-  return { sock, iss, accepted };
+interface Established {
+  c: Conn;
+  sock: TcpSocket;
+  /** The stack's ISS. */
+  iss: number;
+  accepted: TcpSocket[];
 }
 
-type Step = (b: Bench, sock: TcpSocket, iss: number) => void;
-const peer = (flags: number, ackOffset = 1, seqOffset = 1): Step => (b, _s, iss) =>
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + seqOffset, ack: iss + ackOffset, flags });
-const appClose: Step = (_b, s) => void s.end();
+/** An ESTABLISHED passive connection; returns the socket and the stack's ISS. */
+async function established(b: Bench): Promise<Established> {
+  const accepted: TcpSocket[] = [];
+  b.stack.listen(PORT, (s) => accepted.push(s));
+  const c = await b.endpoint.connect({ remotePort: PORT, localPort: PP, isn: PEER_ISN, timeoutMs: REPLY_MS });
+  await b.time.waitUntil(() => accepted.length > 0, REPLY_MS);
+  const sock = accepted[0];
+  assert.ok(sock);
+  return { c, sock, iss: c.peerIsn!, accepted };
+}
+
+type Step = (e: Established) => void;
+const peer = (flags: number, ackOffset = 1, seqOffset = 1): Step => (e) => void e.c.send({ seq: PEER_ISN + seqOffset, ack: e.iss + ackOffset, flags });
+const appClose: Step = (e) => void e.sock.end();
 
 // Every path into TIME-WAIT (RFC 9293 §3.3.2) arms 2×MSL and ends in CLOSED (compare mirage #489).
 const paths: Array<{ name: string; steps: Step[]; via: string[] }> = [
@@ -33,65 +46,64 @@ const paths: Array<{ name: string; steps: Step[]; via: string[] }> = [
 ];
 
 for (const p of paths) {
-  test(`TIME-WAIT path, ${p.name}; 2×MSL later CLOSED`, async () => {
-    const b = rawBench({ tcp: { msl: MSL } });
-    const { sock, iss } = await established(b);
+  linkTest(`TIME-WAIT path, ${p.name}; 2×MSL later CLOSED`, { links: ['sim'], stack: { tcp: { msl: MSL } } }, async (b) => {
+    const e = await established(b);
     let closed = false;
-    sock.on('close', () => (closed = true));
+    e.sock.on('close', () => (closed = true));
     for (const step of p.steps) {
-      step(b, sock, iss);
-      await b.run(5);
+      step(e);
+      await b.time.wait(5);
     }
     const states = b.stack.trace.slice(3).map((r) => r.to.name);
     assert.deepEqual([...new Set(states)], p.via, b.stack.trace.map((r) => r.line).join('\n'));
     const enteredAt = b.stack.trace.find((r) => r.to.name === 'Time_wait')!.timeMs;
     assert.ok(closed, "'close' once TIME-WAIT is reached");
-    await b.run(2 * MSL + 10);
+    await b.time.wait(2 * MSL + 10);
     const last = b.stack.trace.at(-1)!;
     assert.equal(last.line, '{ Time_wait }  - Timeout ->  { Closed }');
     assert.equal(last.timeMs - enteredAt, 2 * MSL);
     assert.equal(b.stack.tcp.connectionCount, 0);
     // Our FIN was acknowledged exactly once by each of our ACKs: one ACK per peer FIN (compare mirage #162).
-    const acksOfPeerFin = b.peer.received.filter((c) => c.seg.flags === ACK && c.seg.ack === PEER_ISN + 2);
-    assert.equal(acksOfPeerFin.length, 1, summary(b.peer.received).join('\n'));
+    const acksOfPeerFin = b.endpoint.received.filter((r) => r.seg.flags === ACK && r.seg.ack === PEER_ISN + 2);
+    assert.equal(acksOfPeerFin.length, 1, summary(b.endpoint.received).join('\n'));
   });
 }
 
-test('TIME-WAIT: a retransmitted FIN is ACKed again and restarts 2×MSL', async () => {
-  const b = rawBench({ tcp: { msl: MSL } });
-  const { sock, iss } = await established(b);
-  sock.end();
-  await b.run(5);
-  peer(FIN | ACK, 2)(b, sock, iss);
-  await b.run(600);
-  const from = b.peer.received.length;
-  peer(FIN | ACK, 2)(b, sock, iss);
-  await b.run(5);
-  assert.deepEqual(summary(b.peer.since(from)), [`. seq=${iss + 2} ack=${PEER_ISN + 2} len=0`]);
-  await b.run(2 * MSL - 100);
+linkTest('TIME-WAIT: a retransmitted FIN is ACKed again and restarts 2×MSL', { links: ['sim'], stack: { tcp: { msl: MSL } } }, async (b) => {
+  const e = await established(b);
+  e.sock.end();
+  await e.c.expect({ flags: FIN | ACK, seq: e.iss + 1 }, { timeoutMs: REPLY_MS });
+  peer(FIN | ACK, 2)(e);
+  await e.c.expect({ flags: ACK, seq: e.iss + 2, ack: PEER_ISN + 2 }, { timeoutMs: REPLY_MS });
+  await b.time.wait(600);
+  peer(FIN | ACK, 2)(e);
+  await e.c.expect({ flags: ACK, seq: e.iss + 2, ack: PEER_ISN + 2, payload: EMPTY }, { timeoutMs: 5 });
+  await b.endpoint.expectNone({}, { timeoutMs: 5 });
+  await b.time.wait(2 * MSL - 100);
   assert.equal(b.stack.tcp.connectionCount, 1, 'timer restarted by the FIN');
-  await b.run(200);
+  await b.time.wait(200);
   assert.equal(b.stack.tcp.connectionCount, 0);
 });
 
-test('passive close: CLOSE-WAIT → LAST-ACK → CLOSED, no TIME-WAIT; the app sees peer-fin then end', async () => {
-  const b = rawBench();
-  const { sock, iss } = await established(b);
+linkTest('passive close: CLOSE-WAIT → LAST-ACK → CLOSED, no TIME-WAIT; the app sees peer-fin then end', {}, async (b) => {
+  const e = await established(b);
+  const { sock, iss } = e;
   const events: string[] = [];
   sock.on('peer-fin', () => events.push('peer-fin'));
   sock.on('end', () => events.push('end'));
   sock.on('close', () => events.push('close'));
   sock.resume();
-  peer(FIN | ACK)(b, sock, iss);
-  await b.run(5);
+  peer(FIN | ACK)(e);
+  await b.time.waitUntil(() => sock.state !== 'Established', REPLY_MS);
   assert.equal(sock.state, 'Close_wait');
+  const from = b.endpoint.received.length;
   sock.end('bye');
-  await b.run(5);
+  await b.time.waitUntil(() => b.endpoint.received.slice(from).some((r) => r.seg.flags & FIN), REPLY_MS);
   assert.equal(sock.state, 'Last_ack');
-  const fin = b.peer.received.at(-1)!.seg;
+  const fin = b.endpoint.received.at(-1)!.seg;
   assert.equal(fin.flags & FIN, FIN);
-  peer(ACK, 2 + 3, 2)(b, sock, iss);
-  await b.run(5);
+  peer(ACK, 2 + 3, 2)(e);
+  await b.time.waitUntil(() => b.stack.tcp.connectionCount === 0, REPLY_MS);
   assert.equal(b.stack.tcp.connectionCount, 0);
   assert.deepEqual(events, ['peer-fin', 'end', 'close']);
   assert.deepEqual(
@@ -100,160 +112,154 @@ test('passive close: CLOSE-WAIT → LAST-ACK → CLOSED, no TIME-WAIT; the app s
   );
 });
 
-test('a second end() does not send a second FIN; the FIN is retransmitted on the timer', async () => {
-  const b = rawBench({ tcp: { initialRto: 1000 } });
+linkTest('a second end() does not send a second FIN; the FIN is retransmitted on the timer', { links: ['sim'], stack: { tcp: { initialRto: 1000 } } }, async (b) => {
   const { sock } = await established(b);
   sock.end();
   sock.end();
-  await b.run(10);
-  const fins = (): number => b.peer.received.filter((c) => c.seg.flags & FIN).length;
+  await b.time.wait(10);
+  const fins = (): number => b.endpoint.received.filter((r) => r.seg.flags & FIN).length;
   assert.equal(fins(), 1);
-  await b.run(1000);
+  await b.time.wait(1000);
   assert.equal(fins(), 2, 'retransmitted after RTO');
 });
 
-test('FIN-WAIT-2 times out after its idle limit', async () => {
-  const b = rawBench({ tcp: { finWait2Timeout: 5000 } });
-  const { sock, iss } = await established(b);
-  sock.end();
-  await b.run(5);
-  peer(ACK, 2)(b, sock, iss);
-  await b.run(4000);
-  assert.equal(sock.state, 'Fin_wait_2');
-  await b.run(1100);
+linkTest('FIN-WAIT-2 times out after its idle limit', { links: ['sim'], stack: { tcp: { finWait2Timeout: 5000 } } }, async (b) => {
+  const e = await established(b);
+  e.sock.end();
+  await b.time.wait(5);
+  peer(ACK, 2)(e);
+  await b.time.wait(4000);
+  assert.equal(e.sock.state, 'Fin_wait_2');
+  await b.time.wait(1100);
   assert.equal(b.stack.trace.at(-1)!.line, '{ Fin_wait_2 0 }  - Timeout ->  { Closed }');
   assert.equal(b.stack.tcp.connectionCount, 0);
 });
 
-test('abort (destroy) sends RST <SEQ=SND.NXT> and frees the connection; the peer RST resets the other way', async () => {
-  const b = rawBench();
-  const { sock, iss } = await established(b);
-  const from = b.peer.received.length;
+linkTest('abort (destroy) sends RST <SEQ=SND.NXT> and frees the connection', {}, async (b) => {
+  const { c, sock, iss } = await established(b);
   sock.destroy();
-  await b.run(5);
-  assert.deepEqual(summary(b.peer.since(from)), [`R seq=${iss + 1} ack=- len=0`]);
+  await c.expect({ flags: RST, seq: iss + 1, payload: EMPTY }, { timeoutMs: REPLY_MS });
+  await b.endpoint.expectNone({}, { timeoutMs: QUIET_MS });
   assert.equal(b.stack.tcp.connectionCount, 0);
   assert.equal(b.stack.trace.at(-1)!.line, '{ Established }  - Send_rst ->  { Closed }');
+});
 
-  const b2 = rawBench();
-  const c2 = await established(b2);
+linkTest("the peer's RST resets the connection, and nothing more is sent after it", { links: ['sim'] }, async (b) => {
+  const { c, sock } = await established(b);
   const reasons: string[] = [];
   let closed = false;
-  c2.sock.on('reset', (r: string) => reasons.push(r));
-  c2.sock.on('close', () => (closed = true));
-  c2.sock.write('unsent for long');
-  b2.peer.send({ srcPort: PP, dstPort: PORT, seq: PEER_ISN + 1, flags: RST });
-  await b2.run(60_000);
+  sock.on('reset', (r: string) => reasons.push(r));
+  sock.on('close', () => (closed = true));
+  sock.write('unsent for long');
+  c.send({ seq: PEER_ISN + 1, flags: RST });
+  await b.time.wait(60_000);
   assert.deepEqual(reasons, ['peer-reset']);
   assert.ok(closed);
-  assert.equal(b2.stack.tcp.connectionCount, 0);
+  assert.equal(b.stack.tcp.connectionCount, 0);
   // After the RST nothing more is sent (timers cancelled, queues flushed; compare mirage #107).
-  const afterRst = b2.peer.received.filter((c) => c.timeMs > b2.stack.trace.at(-1)!.timeMs);
-  assert.deepEqual(summary(afterRst), []);
+  const resetAt = b.stack.trace.at(-1)!.timeMs;
+  assert.deepEqual(b.endpoint.received.filter((r) => r.timeMs > resetAt), []);
 });
 
 // §3.10.7.1: no TCB. ACK on → <SEQ=SEG.ACK><CTL=RST>; ACK off → <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; RST → nothing.
-const noTcb: Array<{ name: string; flags: number; payload: number; expect: (s: number) => string[] }> = [
-  { name: 'ACK', flags: ACK, payload: 0, expect: () => ['R seq=777 ack=- len=0'] },
-  { name: 'data+ACK', flags: ACK | PSH, payload: 10, expect: () => ['R seq=777 ack=- len=0'] },
-  { name: 'SYN', flags: SYN, payload: 0, expect: (s) => [`R. seq=0 ack=${s + 1} len=0`] },
-  { name: 'FIN', flags: FIN, payload: 0, expect: (s) => [`R. seq=0 ack=${s + 1} len=0`] },
-  { name: 'data, no ACK', flags: PSH, payload: 10, expect: (s) => [`R. seq=0 ack=${s + 10} len=0`] },
-  { name: 'SYN+FIN+data', flags: SYN | FIN, payload: 5, expect: (s) => [`R. seq=0 ack=${s + 7} len=0`] },
-  { name: 'RST', flags: RST, payload: 0, expect: () => [] },
-  { name: 'RST+ACK', flags: RST | ACK, payload: 0, expect: () => [] },
+const noTcb: Array<{ name: string; flags: number; payload: number; expect: (s: number) => SegmentFields | undefined }> = [
+  { name: 'ACK', flags: ACK, payload: 0, expect: () => ({ flags: RST, seq: 777 }) },
+  { name: 'data+ACK', flags: ACK | PSH, payload: 10, expect: () => ({ flags: RST, seq: 777 }) },
+  { name: 'SYN', flags: SYN, payload: 0, expect: (s) => ({ flags: RST | ACK, seq: 0, ack: s + 1 }) },
+  { name: 'FIN', flags: FIN, payload: 0, expect: (s) => ({ flags: RST | ACK, seq: 0, ack: s + 1 }) },
+  { name: 'data, no ACK', flags: PSH, payload: 10, expect: (s) => ({ flags: RST | ACK, seq: 0, ack: s + 10 }) },
+  { name: 'SYN+FIN+data', flags: SYN | FIN, payload: 5, expect: (s) => ({ flags: RST | ACK, seq: 0, ack: s + 7 }) },
+  { name: 'RST', flags: RST, payload: 0, expect: () => undefined },
+  { name: 'RST+ACK', flags: RST | ACK, payload: 0, expect: () => undefined },
 ];
 for (const c of noTcb) {
-  test(`no connection (closed port): ${c.name} → ${c.expect(0).length ? 'RST' : 'silence'}`, async () => {
-    const b = rawBench();
+  linkTest(`no connection (closed port): ${c.name} → ${c.expect(0) ? 'RST' : 'silence'}`, {}, async (b) => {
     const seq = 4242;
-    b.peer.send({ srcPort: PP, dstPort: 81, seq, ack: 777, flags: c.flags, payload: new Uint8Array(c.payload) });
-    await b.run(5);
-    assert.deepEqual(summary(b.peer.received), c.expect(seq));
+    const conn = b.endpoint.conn({ remotePort: 81, localPort: PP, isn: seq });
+    conn.send({ seq, ack: 777, flags: c.flags, payload: new Uint8Array(c.payload) });
+    const reply = c.expect(seq);
+    if (reply) await conn.expect({ ...reply, payload: EMPTY }, { timeoutMs: REPLY_MS });
+    await b.endpoint.expectNone({}, { timeoutMs: QUIET_MS });
   });
 }
 
-test('LISTEN: RST ignored, ACK answered with RST <SEQ=SEG.ACK>, nothing else created', async () => {
-  const b = rawBench();
+linkTest('LISTEN: RST ignored, ACK answered with RST <SEQ=SEG.ACK>, nothing else created', {}, async (b) => {
   b.stack.listen(PORT, () => undefined);
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: 1, flags: RST });
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: 1, ack: 999, flags: ACK });
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: 1, flags: FIN });
-  await b.run(5);
-  assert.deepEqual(summary(b.peer.received), ['R seq=999 ack=- len=0']);
+  const c = b.endpoint.conn({ remotePort: PORT, localPort: PP, isn: 1 });
+  c.send({ seq: 1, flags: RST });
+  c.send({ seq: 1, ack: 999, flags: ACK });
+  c.send({ seq: 1, flags: FIN });
+  await c.expect({ flags: RST, seq: 999, payload: EMPTY }, { timeoutMs: REPLY_MS });
+  await b.endpoint.expectNone({}, { timeoutMs: QUIET_MS });
   assert.equal(b.stack.tcp.connectionCount, 0);
 });
 
-test('bounded SYN queue: SYNs beyond the backlog are dropped', async () => {
-  const b = rawBench();
+linkTest('bounded SYN queue: SYNs beyond the backlog are dropped', {}, async (b) => {
   b.stack.listen(PORT, () => undefined, { backlog: 3 });
-  for (let i = 0; i < 10; i++) b.peer.send({ srcPort: PP + i, dstPort: PORT, seq: 1, flags: SYN });
-  await b.run(5);
-  assert.equal(b.peer.received.filter((c) => c.seg.flags === (SYN | ACK)).length, 3);
+  for (let i = 0; i < 10; i++) b.endpoint.send({ srcPort: PP + i, dstPort: PORT, seq: 1, flags: SYN });
+  await b.time.waitUntil(() => b.stack.tcp.stats.synQueueDrops === 7, REPLY_MS);
+  await b.time.wait(QUIET_MS);
+  assert.equal(b.endpoint.received.filter((r) => r.seg.flags === (SYN | ACK)).length, 3);
   assert.equal(b.stack.tcp.stats.synQueueDrops, 7);
 });
 
-test('accept backlog: a paused listener queues up to the backlog, then drops handshake ACKs until resumed', async () => {
-  const b = rawBench({ tcp: { initialRto: 1000 } });
+linkTest('accept backlog: a paused listener queues up to the backlog, then drops handshake ACKs until resumed', { stack: { tcp: { initialRto: 1000 } } }, async (b) => {
   const got: number[] = [];
   const l = b.stack.listen(PORT, (s) => got.push(s.remotePort), { backlog: 2 });
   l.pause();
-  const isss: number[] = [];
+  const conns: Array<{ c: Conn; iss: number }> = [];
   for (let i = 0; i < 3; i++) {
-    b.peer.send({ srcPort: PP + i, dstPort: PORT, seq: 1, flags: SYN });
-    await b.run(5);
-    isss.push(b.peer.received.at(-1)!.seg.seq);
-    b.peer.send({ srcPort: PP + i, dstPort: PORT, seq: 2, ack: isss[i]! + 1, flags: ACK });
-    await b.run(5);
+    const c = b.endpoint.conn({ remotePort: PORT, localPort: PP + i, isn: 1 });
+    c.send({ seq: 1, flags: SYN });
+    const iss = (await c.expect({ flags: SYN | ACK }, { timeoutMs: REPLY_MS })).seg.seq;
+    c.send({ seq: 2, ack: iss + 1, flags: ACK });
+    conns.push({ c, iss });
   }
+  await b.time.waitUntil(() => b.stack.tcp.stats.acceptQueueDrops > 0, REPLY_MS);
   assert.equal(l.acceptQueue.length, 2);
   assert.equal(b.stack.tcp.stats.acceptQueueDrops, 1);
   l.resume();
   assert.deepEqual(got, [PP, PP + 1]);
-  // The third peer's ACK is accepted once there is room (the SYN,ACK retransmission invites it).
-  b.peer.send({ srcPort: PP + 2, dstPort: PORT, seq: 2, ack: isss[2]! + 1, flags: ACK });
-  await b.run(5);
+  // The third endpoint's ACK is accepted once there is room (the SYN,ACK retransmission invites it).
+  conns[2]!.c.send({ seq: 2, ack: conns[2]!.iss + 1, flags: ACK });
+  await b.time.waitUntil(() => got.length === 3, REPLY_MS);
   assert.deepEqual(got, [PP, PP + 1, PP + 2]);
 });
 
-/** The stack closes first and reaches TIME-WAIT. */
-async function stackInTimeWait(b: Bench): Promise<{ iss: number; accepted: TcpSocket[] }> {
-  const { sock, iss, accepted } = await established(b);
-  sock.end();
-  await b.run(5);
-  peer(FIN | ACK, 2)(b, sock, iss);
-  await b.run(5);
+/** The stack closes first and reaches TIME-WAIT; its FIN and its ACK of the endpoint's FIN are taken. */
+async function stackInTimeWait(b: Bench): Promise<Established> {
+  const e = await established(b);
+  e.sock.end();
+  await e.c.expect({ flags: FIN | ACK, seq: e.iss + 1 }, { timeoutMs: REPLY_MS });
+  peer(FIN | ACK, 2)(e);
+  await e.c.expect({ flags: ACK, seq: e.iss + 2, ack: PEER_ISN + 2 }, { timeoutMs: REPLY_MS });
   assert.deepEqual(b.stack.tcp.countByState(), { Time_wait: 1 });
-  return { iss, accepted };
+  return e;
 }
 
-test('TIME-WAIT + SYN beyond the old RCV.NXT: a new incarnation with ISS = old SND.NXT + 65537 (RFC 1122 §4.2.2.13)', async () => {
-  const b = rawBench({ tcp: { msl: 30_000 } });
-  const { iss, accepted } = await stackInTimeWait(b);
+linkTest('TIME-WAIT + SYN beyond the old RCV.NXT: a new incarnation with ISS = old SND.NXT + 65537 (RFC 1122 §4.2.2.13)', { stack: { tcp: { msl: 30_000 } } }, async (b) => {
+  const { c, iss, accepted } = await stackInTimeWait(b);
   const old = b.stack.tcp.connections()[0]!;
   const newIsn = PEER_ISN + 2 + 5000;
-  const from = b.peer.received.length;
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: newIsn, flags: SYN });
-  await b.run(5);
+  c.send({ seq: newIsn, flags: SYN });
   const newIss = (iss + 2 + 65537) >>> 0;
-  assert.deepEqual(summary(b.peer.since(from)), [`S. seq=${newIss} ack=${newIsn + 1} len=0`]);
+  await c.expect({ flags: SYN | ACK, seq: newIss, ack: newIsn + 1, payload: EMPTY }, { timeoutMs: REPLY_MS });
+  await b.endpoint.expectNone({}, { timeoutMs: QUIET_MS });
   assert.ok(!old.alive, 'the TIME-WAIT TCB is gone');
   const lines = b.stack.trace.slice(-3).map((r) => r.line);
   assert.deepEqual(lines, [`{ Time_wait }  - Recv_syn ${newIsn} ->  { Closed }`, '{ Closed }  - Passive_open ->  { Listen }', `{ Listen }  - Send_synack ${newIss} ->  { Syn_rcvd ${newIss} }`]);
-  b.peer.send({ srcPort: PP, dstPort: PORT, seq: newIsn + 1, ack: newIss + 1, flags: ACK });
-  await b.run(5);
+  c.send({ seq: newIsn + 1, ack: newIss + 1, flags: ACK });
+  await b.time.waitUntil(() => accepted.length === 2, REPLY_MS);
   assert.equal(accepted.length, 2, 'the new incarnation reached the application');
   assert.deepEqual(b.stack.tcp.countByState(), { Established: 1 });
 });
 
 for (const offset of [0, -1, -100_000]) {
-  test(`TIME-WAIT + SYN at the old RCV.NXT${offset === 0 ? '' : ` ${offset}`}: no new incarnation, an ACK, TIME-WAIT stays`, async () => {
-    const b = rawBench({ tcp: { msl: 30_000 } });
-    const { iss } = await stackInTimeWait(b);
-    const from = b.peer.received.length;
-    b.peer.send({ srcPort: PP, dstPort: PORT, seq: (PEER_ISN + 2 + offset) >>> 0, flags: SYN });
-    await b.run(5);
-    assert.deepEqual(summary(b.peer.since(from)), [`. seq=${iss + 2} ack=${PEER_ISN + 2} len=0`]);
+  linkTest(`TIME-WAIT + SYN at the old RCV.NXT${offset === 0 ? '' : ` ${offset}`}: no new incarnation, an ACK, TIME-WAIT stays`, { stack: { tcp: { msl: 30_000 } } }, async (b) => {
+    const { c, iss } = await stackInTimeWait(b);
+    c.send({ seq: (PEER_ISN + 2 + offset) >>> 0, flags: SYN });
+    await c.expect({ flags: ACK, seq: iss + 2, ack: PEER_ISN + 2, payload: EMPTY }, { timeoutMs: REPLY_MS });
+    await b.endpoint.expectNone({}, { timeoutMs: QUIET_MS });
     assert.deepEqual(b.stack.tcp.countByState(), { Time_wait: 1 });
   });
 }
@@ -269,7 +275,7 @@ test('port reuse while the server holds TIME-WAIT: the client reconnects from th
   });
   const openedAt: number[] = [];
   for (let round = 0; round < 3; round++) {
-    const sock = client.connect(DUT_IP, PORT, { localPort: PP });
+    const sock = client.connect(SERVER_IP, PORT, { localPort: PP });
     let closed = false;
     sock.on('connect', () => openedAt.push(clock.now()));
     sock.on('data', () => undefined);

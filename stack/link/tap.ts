@@ -6,12 +6,13 @@ import type { Link } from './link.js';
 /**
  * A Linux TAP device as a Link: the kernel's network stack on one side, ours on the other.
  * The native addon (native/tap.cc, built by `npm ci` into build/Release/tap.node) does only
- * what JavaScript cannot: TUNSETIFF, polling the fd in libuv, and batched read/write. Link
- * state, addresses and MTU go through iproute2 (`iproute`).
+ * what JavaScript cannot: TUNSETIFF (and, for packet-socket.ts, an AF_PACKET socket), polling
+ * the fd in libuv, and batched read/write. Link state, addresses and MTU go through iproute2
+ * (`iproute`).
  */
 
-/** Counters of the native device (frames our side read or wrote). */
-interface NativeStats {
+/** Counters of a native frame device (frames our side read or wrote). */
+export interface NativeStats {
   rxFrames: number;
   rxBytes: number;
   /** One batch = one readable wake-up = one call into JavaScript. */
@@ -29,42 +30,55 @@ interface NativeStats {
   lastError: string | undefined;
 }
 
-export interface TapStats extends NativeStats {
+/** What the JavaScript half of a native link counts on top of the device's own counters. */
+export interface LinkCounters {
   /** Frames received while no receiver was registered. */
   rxUnclaimed: number;
   /** Frames handed to send() after close(). */
   txAfterClose: number;
 }
 
-interface NativeTapDevice {
+export type TapStats = NativeStats & LinkCounters;
+
+/** Both classes of the addon (native/tap.cc's FrameFd) have this shape. */
+interface NativeFrameDevice<S extends NativeStats> {
   readonly name: string;
   writeBatch(frames: Uint8Array[], count: number): void;
-  stats(): NativeStats;
+  stats(): S;
   close(): void;
 }
 
-interface TapAddon {
-  TapDevice: new (
-    name: string,
-    lengths: Uint32Array,
-    onBatch: (batch: Buffer, count: number) => void,
-    onError: (message: string) => void,
-  ) => NativeTapDevice;
+type NativeFrameDeviceClass<S extends NativeStats> = new (
+  name: string,
+  lengths: Uint32Array,
+  onBatch: (batch: Buffer, count: number) => void,
+  onError: (message: string) => void,
+) => NativeFrameDevice<S>;
+
+/** The packet socket's own counter (native/tap.cc's PacketSocket). */
+export interface PacketSocketNativeStats extends NativeStats {
+  /** Frames the interface sent (PACKET_OUTGOING), skipped: the reader sees only what arrived. */
+  rxOutgoing: number;
+}
+
+interface FrameAddon {
+  TapDevice: NativeFrameDeviceClass<NativeStats>;
+  PacketSocket: NativeFrameDeviceClass<PacketSocketNativeStats>;
 }
 
 /** Frames per batch; the addon reads at most this many before calling back. */
 const BATCH_FRAMES = 256;
 const ETHERNET_HEADER_LEN = 14;
 
-let addon: TapAddon | undefined;
+let addon: FrameAddon | undefined;
 
-function loadAddon(): TapAddon {
+function loadAddon(): FrameAddon {
   if (addon) return addon;
   // dist/stack/link/tap.js and stack/link/tap.ts both sit three levels below the package root.
   const require = createRequire(import.meta.url);
   const path = '../../../build/Release/tap.node';
   try {
-    addon = require(path) as TapAddon;
+    addon = require(path) as FrameAddon;
   } catch (e) {
     throw new Error(`the TAP addon build/Release/tap.node cannot be loaded (${(e as Error).message.split('\n')[0]}); \`npm ci\` builds it`);
   }
@@ -124,25 +138,28 @@ export function kernelLinkCounters(ifname: string): { rx: IpLinkCounters; tx: Ip
   return s;
 }
 
-export interface TapOpenOptions {
-  /** Interface name (at most 15 characters); the kernel picks tapN when absent. */
-  name?: string;
+export interface NativeLinkOptions {
   clock: Clock;
-  /** Sets the device MTU with iproute2 before the link reports maxFrame. */
+  /** Sets the interface MTU with iproute2 before the link reports maxFrame. */
   mtu?: number;
   /**
    * Called when the device fails (read or poll error: the device was deleted under us). The
    * link stops reading. Without a handler the failure is thrown as an uncaught exception,
-   * because a run whose TAP died cannot go on.
+   * because a run whose link died cannot go on.
    */
   onError?: (message: string) => void;
 }
 
-export class TapLink implements Link {
+/**
+ * A Link over one of the addon's frame devices: sends are batched per turn of the event loop,
+ * received batches are handed out frame by frame. TapLink (our stack's side of a TAP) and
+ * PacketSocketLink (the kernel's side of an interface) are the two.
+ */
+export abstract class NativeFrameLink<S extends NativeStats> implements Link {
   readonly clock: Clock;
   readonly ifname: string;
   readonly maxFrame: number;
-  private readonly dev: NativeTapDevice;
+  private readonly dev: NativeFrameDevice<S>;
   private readonly lengths = new Uint32Array(BATCH_FRAMES);
   private receiver: ((frame: Uint8Array) => void) | undefined;
   private pending: Uint8Array[] = [];
@@ -151,16 +168,17 @@ export class TapLink implements Link {
   private rxUnclaimed = 0;
   private txAfterClose = 0;
 
-  private constructor(opts: TapOpenOptions) {
-    const { TapDevice } = loadAddon();
+  /** `kind` names the addon class, `label` the link in error messages ("TAP", "packet socket"). */
+  protected constructor(kind: keyof FrameAddon, label: string, name: string, opts: NativeLinkOptions) {
+    const Device = loadAddon()[kind] as NativeFrameDeviceClass<S>;
     this.clock = opts.clock;
     const onError = opts.onError;
-    this.dev = new TapDevice(
-      opts.name ?? '',
+    this.dev = new Device(
+      name,
       this.lengths,
       (batch, count) => this.deliver(batch, count),
       (message) => {
-        const text = `TAP ${this.ifname}: ${message}`;
+        const text = `${label} ${this.ifname}: ${message}`;
         if (onError) onError(text);
         else throw new Error(text);
       },
@@ -173,11 +191,6 @@ export class TapLink implements Link {
       this.dev.close();
       throw e;
     }
-  }
-
-  /** Creates the TAP device (it vanishes when the link closes or the process dies). */
-  static open(opts: TapOpenOptions): TapLink {
-    return new TapLink(opts);
   }
 
   /**
@@ -200,7 +213,7 @@ export class TapLink implements Link {
     this.receiver = cb;
   }
 
-  get stats(): TapStats {
+  get stats(): S & LinkCounters {
     return { ...this.dev.stats(), rxUnclaimed: this.rxUnclaimed, txAfterClose: this.txAfterClose };
   }
 
@@ -236,5 +249,21 @@ export class TapLink implements Link {
       if (cb) cb(frame);
       else this.rxUnclaimed++;
     }
+  }
+}
+
+export interface TapOpenOptions extends NativeLinkOptions {
+  /** Interface name (at most 15 characters); the kernel picks tapN when absent. */
+  name?: string;
+}
+
+export class TapLink extends NativeFrameLink<NativeStats> {
+  private constructor(opts: TapOpenOptions) {
+    super('TapDevice', 'TAP', opts.name ?? '', opts);
+  }
+
+  /** Creates the TAP device (it vanishes when the link closes or the process dies). */
+  static open(opts: TapOpenOptions): TapLink {
+    return new TapLink(opts);
   }
 }

@@ -29,9 +29,9 @@ export interface RunResult {
 }
 
 /** Runs a command to completion with a hard timeout (every wait is bounded). */
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string | Uint8Array } = {}): Promise<RunResult> {
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string | Uint8Array; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
