@@ -18,7 +18,8 @@ export interface Settling {
 export class CallQueue {
   /** Calls in progress (nested ones included). */
   private depth = 0;
-  private queued: Array<() => void> = [];
+  /** Queued calls; undefined until the first (most connections never queue one). */
+  private queued: Array<() => void> | undefined;
 
   constructor(private readonly owner: Settling) {}
 
@@ -28,7 +29,7 @@ export class CallQueue {
   }
 
   defer(call: () => void): void {
-    this.queued.push(call);
+    (this.queued ??= []).push(call);
   }
 
   enter(): void {
@@ -47,11 +48,12 @@ export class CallQueue {
     }
     for (let round = 0; round < 1000; round++) {
       this.depth = 0;
-      for (let i = 0; i < 10_000 && this.queued.length > 0; i++) this.queued.shift()!();
+      const queued = this.queued;
+      if (queued) for (let i = 0; i < 10_000 && queued.length > 0; i++) queued.shift()!();
       this.depth = 1;
       const live = this.owner.settle();
       this.depth = 0;
-      if (!live || this.queued.length === 0) break;
+      if (!live || !this.queued || this.queued.length === 0) break;
     }
     this.depth = 0;
     return true;

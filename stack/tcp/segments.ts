@@ -2,12 +2,16 @@ import { ACK, RST, SYN, type TcpOption, type TcpRepr } from '../wire/tcp.js';
 import type { Timestamps } from './timestamps.js';
 
 /*
- * The layout of the segments one connection sends: the options of a SYN in Linux's order and
- * padding (MSS MUST-14/15, RFC 9293 §3.7.1; SACK-permitted, RFC 2018 §2; Timestamps, RFC 7323
+ * The layout of the segments a connection sends: the options of a SYN in Linux's order and
+ * padding (MSS, MUST-14/15 of RFC 9293 §3.7.1; SACK-permitted, RFC 2018 §2; Timestamps, RFC 7323
  * §3.2; window scale, RFC 7323 §2.2); Timestamps on every later segment (RFC 7323 §3.2) and
  * after them the SACK blocks, most recent first (RFC 2018 §4: at most three beside timestamps,
- * four alone); the payload room those options leave in the MSS (RFC 6691); and one TcpRepr
- * refilled for every segment after the handshake, so sending allocates nothing.
+ * four alone); and the payload room those options leave in the MSS (RFC 6691).
+ *
+ * After the handshake every segment of every connection is written into one TcpRepr and one
+ * Timestamps option, refilled for each send: TcbHost.transmit reads the segment during the call
+ * only (it is serialised before anything else runs), so sending allocates nothing and a
+ * connection carries no segment of its own.
  */
 
 export const NO_OPTIONS: TcpOption[] = [];
@@ -16,6 +20,10 @@ const NOP: TcpOption = { kind: 'nop' };
 const SACK_PERMITTED: TcpOption = { kind: 'sackPermitted' };
 /** NOP, NOP, Timestamps: the 12 bytes every segment carries once timestamps are on (RFC 7323 Appendix A). */
 const TS_OPTION_BYTES = 12;
+
+const out: TcpRepr = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
+const tsOption = { kind: 'timestamps' as const, tsval: 0, tsecr: 0 };
+const tsOptions: TcpOption[] = [NOP, NOP, tsOption];
 
 /** SACK blocks that fit beside the other options. */
 function sackRoom(ts: boolean): number {
@@ -29,52 +37,31 @@ export function maxPayload(mss: number, ts: boolean, sackBlocks: number): number
   return Math.max(1, mss - opts);
 }
 
-export class SegmentWriter {
-  /** The segment handed to the host, refilled for every send (TcbHost.transmit). */
-  private readonly out: TcpRepr;
-  private readonly tsOption = { kind: 'timestamps' as const, tsval: 0, tsecr: 0 };
-  private readonly tsOptions: TcpOption[] = [NOP, NOP, this.tsOption];
+/** The shared segment, refilled: valid until the next call (see above). */
+export function segment(srcPort: number, dstPort: number, flags: number, seq: number, ack: number, window: number, options: TcpOption[], payload: Uint8Array): TcpRepr {
+  out.srcPort = srcPort;
+  out.dstPort = dstPort;
+  out.seq = seq;
+  out.ack = ack;
+  out.flags = flags;
+  out.window = window;
+  out.options = options;
+  out.payload = payload;
+  return out;
+}
 
-  constructor(srcPort: number, dstPort: number) {
-    this.out = { srcPort, dstPort, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
+/** Options after the handshake: Timestamps once negotiated, then the SACK blocks (the Timestamps option is the shared one). */
+export function segmentOptions(ts: Timestamps, sack: ReadonlyArray<[number, number]>): TcpOption[] {
+  const blocks = sack.length > 0;
+  if (!ts.on && !blocks) return NO_OPTIONS;
+  if (ts.on) {
+    tsOption.tsval = ts.tsval();
+    tsOption.tsecr = ts.recent;
+    if (!blocks) return tsOptions;
   }
-
-  /** The connection's one segment, refilled: valid until the next call. */
-  segment(flags: number, seq: number, ack: number, window: number, options: TcpOption[], payload: Uint8Array): TcpRepr {
-    const out = this.out;
-    out.seq = seq;
-    out.ack = ack;
-    out.flags = flags;
-    out.window = window;
-    out.options = options;
-    out.payload = payload;
-    return out;
-  }
-
-  /** Timestamps once negotiated, then the SACK blocks. */
-  options(ts: Timestamps, sack: ReadonlyArray<[number, number]>): TcpOption[] {
-    const blocks = sack.length > 0;
-    if (!ts.on && !blocks) return NO_OPTIONS;
-    if (ts.on) {
-      this.tsOption.tsval = ts.tsval();
-      this.tsOption.tsecr = ts.recent;
-      if (!blocks) return this.tsOptions;
-    }
-    const opts: TcpOption[] = ts.on ? [...this.tsOptions] : [];
-    opts.push(NOP, NOP, { kind: 'sack', blocks: sack.slice(0, sackRoom(ts.on)) });
-    return opts;
-  }
-
-  /** A SYN (`ack` undefined) or SYN,ACK at ISS: a fresh segment, kept by whoever retransmits it. */
-  syn(iss: number, ack: number | undefined, window: number, options: TcpOption[]): TcpRepr {
-    const flags = ack === undefined ? SYN : SYN | ACK;
-    return { srcPort: this.out.srcPort, dstPort: this.out.dstPort, seq: iss, ack: ack ?? 0, flags, window, urgent: 0, options, payload: EMPTY };
-  }
-
-  /** <SEQ=seq><CTL=RST>: a fresh segment. */
-  reset(seq: number): TcpRepr {
-    return { srcPort: this.out.srcPort, dstPort: this.out.dstPort, seq, ack: 0, flags: RST, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
-  }
+  const opts: TcpOption[] = ts.on ? [...tsOptions] : [];
+  opts.push(NOP, NOP, { kind: 'sack', blocks: sack.slice(0, sackRoom(ts.on)) });
+  return opts;
 }
 
 /**
@@ -90,4 +77,15 @@ export function synOptions(mss: number, sack: boolean, ts: Timestamps, tsecr: nu
   } else if (sack) opts.push(NOP, NOP, SACK_PERMITTED);
   if (wscale !== undefined) opts.push(NOP, { kind: 'wscale', shift: wscale });
   return opts;
+}
+
+/** A SYN (`ack` undefined) or SYN,ACK at ISS: a fresh segment, kept by whoever retransmits it. */
+export function synSegment(srcPort: number, dstPort: number, iss: number, ack: number | undefined, window: number, options: TcpOption[]): TcpRepr {
+  const flags = ack === undefined ? SYN : SYN | ACK;
+  return { srcPort, dstPort, seq: iss, ack: ack ?? 0, flags, window, urgent: 0, options, payload: EMPTY };
+}
+
+/** <SEQ=seq><CTL=RST>: a fresh segment. */
+export function resetSegment(srcPort: number, dstPort: number, seq: number): TcpRepr {
+  return { srcPort, dstPort, seq, ack: 0, flags: RST, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
 }

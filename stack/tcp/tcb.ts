@@ -9,7 +9,7 @@ import { LossRecovery, type SendState } from './loss-recovery.js';
 import { Reassembly } from './reassembly.js';
 import { ReceiveWindow, windowShiftFor } from './receive-window.js';
 import { RtoEstimator } from './rto.js';
-import { EMPTY, NO_OPTIONS, SegmentWriter, maxPayload, synOptions } from './segments.js';
+import { EMPTY, NO_OPTIONS, maxPayload, resetSegment, segment, segmentOptions, synOptions, synSegment } from './segments.js';
 import { SendBuffer } from './send-buffer.js';
 import { CLOSED, transition, type Action, type State } from './state.js';
 import type { TcpStats } from './stats.js';
@@ -22,7 +22,7 @@ export interface TcbHost {
   readonly config: TcpConfig;
   readonly bugs: BugSwitches;
   readonly stats: TcpStats;
-  /** Sends `seg` now; it is only valid during the call (the connection refills one object for every segment). */
+  /** Sends `seg` now; it is only valid during the call (one object is refilled for every segment, segments.ts). */
   transmit(tcb: Tcb, seg: TcpRepr): void;
   traceTick(tcb: Tcb, from: State, action: Action, to: State): void;
   /** The handshake completed (after the segment that completed it was fully processed). */
@@ -45,6 +45,9 @@ export interface TcbUser {
   /** Bytes delivered but not yet read: they are the part of the receive buffer the window excludes. */
   unread(): number;
 }
+
+/** No SACK blocks to report: a connection's list is replaced, never changed in place, so one empty list serves all. */
+const NO_SACK_BLOCKS: ReadonlyArray<[number, number]> = [];
 
 export interface TcbParams {
   id: number;
@@ -95,8 +98,8 @@ export class Tcb implements SendState, TimerOwner, Settling {
   sndMss = 536;
   /** SACK (RFC 2018): before the handshake completes, whether we offer it; after, whether both sides did. */
   sackOk: boolean;
-  /** Out-of-order runs to report, most recently changed first (RFC 2018 §4). */
-  private sackList: Array<[number, number]> = [];
+  /** Out-of-order runs to report, most recently changed first (RFC 2018 §4); replaced, never changed in place. */
+  private sackList: ReadonlyArray<[number, number]> = NO_SACK_BLOCKS;
   // Receive sequence space.
   irs = 0;
   rcvNxt = 0;
@@ -113,7 +116,6 @@ export class Tcb implements SendState, TimerOwner, Settling {
   private readonly ts: Timestamps;
   private readonly cc: CongestionController;
   private readonly recovery: LossRecovery;
-  private readonly segments: SegmentWriter;
   private readonly timers: TimerMux;
   private readonly calls: CallQueue;
   private retries = 0;
@@ -135,8 +137,9 @@ export class Tcb implements SendState, TimerOwner, Settling {
   heldInput: TcpRepr[] | undefined;
 
   private notifyEstablished = false;
-  private writeWaiters: Array<() => void> = [];
-  private closeWaiters: Array<() => void> = [];
+  // Callbacks waiting for buffer space and for our FIN; undefined when none (most connections never have any).
+  private writeWaiters: Array<() => void> | undefined;
+  private closeWaiters: Array<() => void> | undefined;
   private released = false;
 
   constructor(
@@ -162,7 +165,6 @@ export class Tcb implements SendState, TimerOwner, Settling {
     this.ts = new Timestamps(host.clock, this.rto, cfg.maxRto, cfg.timestamps, p.tsOffset);
     this.cc = CONTROLLERS[cfg.congestionControl](this.sndMss);
     this.recovery = new LossRecovery(this, this.cc, host.stats);
-    this.segments = new SegmentWriter(p.localPort, p.remotePort);
     this.timers = new TimerMux(host.clock, this);
     this.calls = new CallQueue(this);
   }
@@ -233,7 +235,7 @@ export class Tcb implements SendState, TimerOwner, Settling {
     const window = this.rcvWindow.syn(this.rcvNxt, synAck);
     const wscale = this.wscaleOffered ? windowShiftFor(cfg.receiveBuffer) : undefined;
     const options = synOptions(cfg.mss, this.sackOk, this.ts, synAck ? this.ts.recent : 0, wscale);
-    return this.segments.syn(this.iss, synAck ? this.rcvNxt : undefined, window, options);
+    return synSegment(this.localPort, this.remotePort, this.iss, synAck ? this.rcvNxt : undefined, window, options);
   }
 
   private sendSyn(): void {
@@ -574,7 +576,7 @@ export class Tcb implements SendState, TimerOwner, Settling {
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
     this.ackNow = true;
     this.reasm.clear();
-    this.sackList = [];
+    this.sackList = NO_SACK_BLOCKS;
     this.user?.peerFin();
     const to = this.tick({ kind: 'Recv_fin' });
     if (to.name === 'Time_wait') this.enterTimeWait();
@@ -668,7 +670,7 @@ export class Tcb implements SendState, TimerOwner, Settling {
     this.enter();
     this.sendBuf.append(data);
     if (this.sendBuf.length <= this.host.config.sendBuffer) done();
-    else this.writeWaiters.push(done);
+    else (this.writeWaiters ??= []).push(done);
     this.leave();
   }
 
@@ -693,7 +695,7 @@ export class Tcb implements SendState, TimerOwner, Settling {
       return;
     }
     this.enter();
-    this.closeWaiters.push(done);
+    (this.closeWaiters ??= []).push(done);
     if (s === 'Syn_rcvd' && this.host.bugs.closeInSynRcvd === 'wait-for-flush') this.closeAfterEstablished = true;
     else this.finQueued = true;
     this.leave();
@@ -845,8 +847,8 @@ export class Tcb implements SendState, TimerOwner, Settling {
       this.finSent = true;
       this.tick({ kind: 'Send_fin', seq: seqAdd(end, -1) });
       const waiters = this.closeWaiters;
-      this.closeWaiters = [];
-      for (const w of waiters) w();
+      this.closeWaiters = undefined;
+      if (waiters) for (const w of waiters) w();
     }
   }
 
@@ -867,13 +869,13 @@ export class Tcb implements SendState, TimerOwner, Settling {
     else if (this.finSent) this.sendFin(dataEnd);
   }
 
-  /** The connection's one segment (see SegmentWriter) with our ACK, window and options; an RST carries neither window nor options. */
+  /** The shared segment (segments.ts) with our ACK, window and options; an RST carries neither window nor options. */
   private segment(flags: number, seq: number, payload: Uint8Array): TcpRepr {
     const rst = (flags & RST) !== 0;
     const ack = flags & ACK ? this.rcvNxt : 0;
     const window = rst ? 0 : this.rcvWindow.field(this.rcvNxt, this.unread());
-    const options = rst ? NO_OPTIONS : this.segments.options(this.ts, this.sackList);
-    return this.segments.segment(flags, seq, ack, window, options, payload);
+    const options = rst ? NO_OPTIONS : segmentOptions(this.ts, this.sackList);
+    return segment(this.localPort, this.remotePort, flags, seq, ack, window, options, payload);
   }
 
   /**
@@ -894,7 +896,7 @@ export class Tcb implements SendState, TimerOwner, Settling {
   /** <SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK in SYN-SENT / SYN-RECEIVED. */
   private sendReset(seq: number): void {
     this.host.stats.resetsSent++;
-    this.host.transmit(this, this.segments.reset(seq));
+    this.host.transmit(this, resetSegment(this.localPort, this.remotePort, seq));
   }
 
   private ackSent(): void {
@@ -1035,7 +1037,7 @@ export class Tcb implements SendState, TimerOwner, Settling {
   private abandon(reason: ResetReason | undefined): void {
     this.sendBuf.clear();
     this.reasm.clear();
-    this.sackList = [];
+    this.sackList = NO_SACK_BLOCKS;
     if (reason) this.user?.reset(reason);
     this.releaseAll();
   }
@@ -1045,16 +1047,17 @@ export class Tcb implements SendState, TimerOwner, Settling {
     this.released = true;
     this.timers.stop();
     this.host.release(this);
-    const waiters = this.writeWaiters.concat(this.closeWaiters);
-    this.writeWaiters = [];
-    this.closeWaiters = [];
-    for (const w of waiters) w();
+    const writers = this.writeWaiters;
+    const closers = this.closeWaiters;
+    this.writeWaiters = this.closeWaiters = undefined;
+    if (writers) for (const w of writers) w();
+    if (closers) for (const w of closers) w();
   }
 
   private wakeWriters(): void {
-    if (this.writeWaiters.length === 0 || this.sendBuf.length > this.host.config.sendBuffer) return;
     const waiters = this.writeWaiters;
-    this.writeWaiters = [];
+    if (!waiters || this.sendBuf.length > this.host.config.sendBuffer) return;
+    this.writeWaiters = undefined;
     for (const w of waiters) w();
   }
 
