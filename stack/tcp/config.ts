@@ -1,3 +1,5 @@
+import type { CongestionControlName } from './congestion/index.js';
+
 /**
  * Tunables of the TCP layer. Times are milliseconds. Defaults follow the RFCs; tests and the
  * sim wire shrink the timers (MSL, RTO floor) so that runs stay fast.
@@ -31,6 +33,8 @@ export interface TcpConfig {
   sack: boolean;
   /** Offer timestamps (RFC 7323): RTT measurement on every flight and PAWS. */
   timestamps: boolean;
+  /** Congestion controller (congestion/index.ts): 'new-reno' is RFC 5681 with RFC 6582 recovery, RFC 6675 with SACK. */
+  congestionControl: CongestionControlName;
   /** Nagle's algorithm (RFC 9293 §3.7.4); off by default, settable per socket (MUST-17). */
   nagle: boolean;
   /** Most disjoint out-of-order blocks held per connection. */
@@ -54,6 +58,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   sack: true,
   timestamps: true,
+  congestionControl: 'new-reno',
   nagle: false,
   reassemblyBlocks: 256,
   challengeAcksPerSecond: 1,

@@ -1,27 +1,20 @@
-import type { Clock, TimerHandle } from '../clock.js';
-import {
-  ACK,
-  FIN,
-  PSH,
-  RST,
-  SYN,
-  tcpOptionsMss,
-  tcpOptionsSackBlocks,
-  tcpOptionsSackPermitted,
-  tcpOptionsTimestamps,
-  tcpOptionsWscale,
-  type TcpOption,
-  type TcpRepr,
-} from '../wire/tcp.js';
+import type { Clock } from '../clock.js';
+import { seqAdd, seqDiff, seqGt, seqInRange, seqLe, seqLt } from '../wire/seq.js';
+import { ACK, FIN, PSH, RST, SYN, tcpOptionsMss, tcpOptionsSackPermitted, tcpOptionsWscale, type TcpRepr } from '../wire/tcp.js';
 import type { BugSwitches } from './bugs.js';
+import { CallQueue, type Settling } from './call-queue.js';
 import type { TcpConfig } from './config.js';
+import { CONTROLLERS, type CongestionController } from './congestion/index.js';
+import { LossRecovery, type SendState } from './loss-recovery.js';
 import { Reassembly } from './reassembly.js';
+import { ReceiveWindow, windowShiftFor } from './receive-window.js';
 import { RtoEstimator } from './rto.js';
-import { SackScoreboard } from './scoreboard.js';
+import { EMPTY, NO_OPTIONS, maxPayload, resetSegment, segment, segmentOptions, synOptions, synSegment } from './segments.js';
 import { SendBuffer } from './send-buffer.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt } from '../wire/seq.js';
 import { CLOSED, transition, type Action, type State } from './state.js';
 import type { TcpStats } from './stats.js';
+import { DELACK, LINGER, PERSIST, RTX, SLOTS, TLP, TimerMux, type TimerOwner } from './timers.js';
+import { Timestamps, type TimestampsOption } from './timestamps.js';
 
 /** What a connection needs from the layer that owns it. */
 export interface TcbHost {
@@ -29,7 +22,7 @@ export interface TcbHost {
   readonly config: TcpConfig;
   readonly bugs: BugSwitches;
   readonly stats: TcpStats;
-  /** Sends `seg` now; it is only valid during the call (the connection refills one object for every segment). */
+  /** Sends `seg` now; it is only valid during the call (one object is refilled for every segment, segments.ts). */
   transmit(tcb: Tcb, seg: TcpRepr): void;
   traceTick(tcb: Tcb, from: State, action: Action, to: State): void;
   /** The handshake completed (after the segment that completed it was fully processed). */
@@ -53,30 +46,8 @@ export interface TcbUser {
   unread(): number;
 }
 
-const NO_OPTIONS: TcpOption[] = [];
-const EMPTY = new Uint8Array(0);
-const NOP: TcpOption = { kind: 'nop' };
-const SACK_PERMITTED: TcpOption = { kind: 'sackPermitted' };
-/** NOP, NOP, Timestamps: the 12 bytes every segment carries once timestamps are on (RFC 7323 Appendix A). */
-const TS_OPTION_BYTES = 12;
-/** RFC 7323 §5.5: TS.Recent older than 24 days is no longer valid for PAWS. */
-const PAWS_IDLE_MS = 24 * 24 * 3600_000;
-/** RFC 6675 DupThresh. */
-const DUP_THRESH = 3;
-
-/** Timer slots multiplexed on one clock timer per connection (re-arming is the hot path). */
-const RTX = 0;
-const PERSIST = 1;
-const DELACK = 2;
-/** TIME-WAIT's 2×MSL or FIN-WAIT-2's idle limit. */
-const LINGER = 3;
-/** Tail loss probe (RFC 8985 §7). */
-const TLP = 4;
-const SLOTS = 5;
-/** RFC 8985 §7.2 WCDelAckT: what a lone segment's ACK may wait at a delayed-ACK receiver. */
-const WORST_DELAYED_ACK_MS = 200;
-/** Floor of the probe timeout: below it timer and scheduling jitter would fire probes for nothing. */
-const MIN_PTO_MS = 10;
+/** No SACK blocks to report: a connection's list is replaced, never changed in place, so one empty list serves all. */
+const NO_SACK_BLOCKS: ReadonlyArray<[number, number]> = [];
 
 export interface TcbParams {
   id: number;
@@ -94,11 +65,14 @@ export interface TcbParams {
  * One connection's transmission control block and its segment processing, RFC 9293 §3.10
  * step by step. Every state change is a tick of the transition function (state.ts).
  *
- * Calls from the application that arrive while a segment or a timer is being processed
- * (a 'data' handler that writes, a 'peer-fin' handler that destroys) are queued and run when
- * that processing is done, so the event order on the wire never depends on handler timing.
+ * The TCB holds the sequence spaces (§3.3.1) and runs the steps: opening, the input steps
+ * "first" to "eighth" (§3.10.7.4), the user calls and the output. Its parts live beside it:
+ * the congestion controller (congestion/) and loss recovery (loss-recovery.ts), the timer
+ * slots (timers.ts), timestamps and RTT samples (timestamps.ts), the advertised window
+ * (receive-window.ts), the segment layout (segments.ts), and the queue that holds the
+ * application's calls made while a segment or a timer is processed (call-queue.ts).
  */
-export class Tcb {
+export class Tcb implements SendState, TimerOwner, Settling {
   readonly id: number;
   readonly localIp: number;
   readonly localPort: number;
@@ -120,35 +94,16 @@ export class Tcb {
   private maxSndWnd = 0;
   /** Shift applied to the peer's window field (RFC 7323). */
   private sndWscale = 0;
-  /** Shift applied to the window we advertise. */
-  private rcvWscale = 0;
   private wscaleOffered = false;
   sndMss = 536;
-  /**
-   * SACK (RFC 2018) and timestamps (RFC 7323): before the handshake completes, whether we offer
-   * them; after, whether both sides did.
-   */
+  /** SACK (RFC 2018): before the handshake completes, whether we offer it; after, whether both sides did. */
   sackOk: boolean;
-  tsOk: boolean;
-  private readonly tsOffset: number;
-  /** TS.Recent and when it was set (RFC 7323 §4.3, §5.5). */
-  private tsRecent = 0;
-  private tsRecentAt = 0;
-  /** The ACK field of the last segment we sent (RFC 7323 Last.ACK.sent). */
-  private lastAckSent = 0;
-  /** TSecr of the segment being processed (0 when absent). */
-  private segTsEcr = 0;
-  /** The segment handed to the host, refilled for every send (see TcbHost.transmit): no allocation per segment. */
-  private readonly out: TcpRepr;
-  private readonly tsOption = { kind: 'timestamps' as const, tsval: 0, tsecr: 0 };
-  private readonly tsOptions: TcpOption[] = [NOP, NOP, this.tsOption];
-  /** Out-of-order runs to report, most recently changed first (RFC 2018 §4). */
-  private sackList: Array<[number, number]> = [];
+  /** Out-of-order runs to report, most recently changed first (RFC 2018 §4); replaced, never changed in place. */
+  private sackList: ReadonlyArray<[number, number]> = NO_SACK_BLOCKS;
   // Receive sequence space.
   irs = 0;
   rcvNxt = 0;
-  /** Right edge of the window we last advertised: never moved left (§3.8.6.2.2). */
-  private rcvAdvEdge = 0;
+  private readonly rcvWindow: ReceiveWindow;
 
   private readonly sendBuf = new SendBuffer();
   /** Sequence number of sendBuf's first byte. */
@@ -157,28 +112,13 @@ export class Tcb {
   private finSent = false;
   private readonly reasm: Reassembly;
 
-  // Congestion control (RFC 5681, NewReno recovery per RFC 6582).
-  cwnd: number;
-  ssthresh = 0x7fffffff;
-  private dupAcks = 0;
-  private inRecovery = false;
-  /**
-   * SND.MAX when recovery (or a timeout) began: RFC 6582's "recover" is the highest sequence
-   * number sent, one below it, so a new recovery may start once SND.UNA has reached it.
-   */
-  private recover: number;
-  /** What the peer SACKed; recovery with it follows RFC 6675 (pipe, NextSeg). */
-  private readonly scoreboard = new SackScoreboard();
-  private sackRecovery = false;
-  /** RFC 6675 HighRxt: holes below it were retransmitted in this recovery. */
-  private highRxt = 0;
-  /** Retransmissions of this recovery as flat [seq, SND.MAX when sent] pairs (lost-retransmission check). */
-  private rtxMarks: number[] = [];
-
   readonly rto: RtoEstimator;
+  private readonly ts: Timestamps;
+  private readonly cc: CongestionController;
+  private readonly recovery: LossRecovery;
+  private readonly timers: TimerMux;
+  private readonly calls: CallQueue;
   private retries = 0;
-  private rttSeq = 0;
-  private rttStart: number | undefined;
   private persistBackoff = 0;
 
   private ackNow = false;
@@ -196,16 +136,10 @@ export class Tcb {
   /** Segments held behind the handshake ACK while the app callback runs (Minnesota Goodbye profiles). */
   heldInput: TcpRepr[] | undefined;
 
-  private readonly deadlines = [Infinity, Infinity, Infinity, Infinity, Infinity];
-  /** A tail loss probe went out and no ACK has advanced SND.UNA since (one probe per tail). */
-  private probed = false;
-  private timer: TimerHandle | undefined;
-  private timerAt = Infinity;
-  private depth = 0;
-  private deferred: Array<() => void> = [];
   private notifyEstablished = false;
-  private writeWaiters: Array<() => void> = [];
-  private closeWaiters: Array<() => void> = [];
+  // Callbacks waiting for buffer space and for our FIN; undefined when none (most connections never have any).
+  private writeWaiters: Array<() => void> | undefined;
+  private closeWaiters: Array<() => void> | undefined;
   private released = false;
 
   constructor(
@@ -220,17 +154,19 @@ export class Tcb {
     this.iss = p.iss;
     this.passive = p.passive;
     this.embryonic = p.passive;
-    this.sndUna = this.sndNxt = this.sndMax = this.recover = p.iss;
+    this.sndUna = this.sndNxt = this.sndMax = p.iss;
     this.sndBufSeq = seqAdd(p.iss, 1);
     const cfg = host.config;
     this.nagle = cfg.nagle;
     this.sackOk = cfg.sack;
-    this.tsOk = cfg.timestamps;
-    this.tsOffset = p.tsOffset;
-    this.out = { srcPort: p.localPort, dstPort: p.remotePort, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
     this.reasm = new Reassembly(cfg.reassemblyBlocks);
+    this.rcvWindow = new ReceiveWindow(cfg);
     this.rto = new RtoEstimator({ initial: cfg.initialRto, min: cfg.minRto, max: cfg.maxRto, granularity: 1 });
-    this.cwnd = this.initialWindow();
+    this.ts = new Timestamps(host.clock, this.rto, cfg.maxRto, cfg.timestamps, p.tsOffset);
+    this.cc = CONTROLLERS[cfg.congestionControl](this.sndMss);
+    this.recovery = new LossRecovery(this, this.cc, host.stats);
+    this.timers = new TimerMux(host.clock, this);
+    this.calls = new CallQueue(this);
   }
 
   get alive(): boolean {
@@ -239,7 +175,7 @@ export class Tcb {
 
   /** The retransmission timer is armed: something we sent awaits its acknowledgment. */
   get retransmitting(): boolean {
-    return !this.released && this.deadlines[RTX] !== Infinity;
+    return !this.released && this.timers.armed(RTX);
   }
 
   // ───────────────────────────── opening ─────────────────────────────
@@ -247,11 +183,7 @@ export class Tcb {
   /** LISTEN + SYN (§3.10.7.2): record the peer, answer SYN,ACK, enter SYN-RECEIVED. */
   acceptSyn(seg: TcpRepr): void {
     this.enter();
-    this.irs = seg.seq;
-    this.rcvNxt = this.rcvAdvEdge = seqAdd(seg.seq, 1);
-    this.negotiate(seg, this.host.config.windowScaling && tcpOptionsWscale(seg.options) !== undefined);
-    this.sndWnd = this.maxSndWnd = seg.window;
-    this.sndWl1 = seg.seq;
+    this.synArrived(seg, this.host.config.windowScaling && tcpOptionsWscale(seg.options) !== undefined);
     this.sndWl2 = this.iss;
     this.tick({ kind: 'Passive_open' });
     this.tick({ kind: 'Send_synack', seq: this.iss });
@@ -268,88 +200,53 @@ export class Tcb {
     this.leave();
   }
 
+  /** The peer's SYN: its ISN, the options both sides agree on, its window; `scale` when both offered window scaling. */
+  private synArrived(seg: TcpRepr, scale: boolean): void {
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvWindow.start(this.rcvNxt);
+    this.negotiate(seg, scale);
+    this.sndWnd = this.maxSndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+  }
+
   /** MSS (MUST-15/16, §3.7.1) and window scale (RFC 7323 §2.2: only when both sides offer it). */
   private negotiate(seg: TcpRepr, scale: boolean): void {
     // SACK and timestamps: on when we offer (or would) and the peer's SYN does (RFC 2018 §2, RFC 7323 §3.2).
     this.sackOk = this.sackOk && tcpOptionsSackPermitted(seg.options);
-    const ts = this.tsOk ? tcpOptionsTimestamps(seg.options) : undefined;
-    this.tsOk = ts !== undefined;
-    if (ts) this.updateTsRecent(ts.tsval);
+    this.ts.negotiate(seg.options);
     const peerMss = tcpOptionsMss(seg.options) ?? 536;
     this.sndMss = Math.max(1, Math.min(peerMss, this.host.config.mss));
-    this.cwnd = this.initialWindow();
+    this.cc.start(this.sndMss);
     if (scale) {
       this.wscaleOffered = true;
       this.sndWscale = Math.min(14, tcpOptionsWscale(seg.options) ?? 0);
-      this.rcvWscale = this.ourWscale();
+      this.rcvWindow.shift = windowShiftFor(this.host.config.receiveBuffer);
     } else {
       this.wscaleOffered = false;
-      this.sndWscale = this.rcvWscale = 0;
+      this.sndWscale = this.rcvWindow.shift = 0;
     }
-  }
-
-  private ourWscale(): number {
-    let s = 0;
-    while (s < 14 && this.host.config.receiveBuffer >>> s > 65535) s++;
-    return s;
-  }
-
-  /** RFC 5681 §3.1: IW = min(4·SMSS, max(2·SMSS, 4380)). */
-  private initialWindow(): number {
-    return Math.min(4 * this.sndMss, Math.max(2 * this.sndMss, 4380));
-  }
-
-  /** MSS, SACK-permitted, timestamps, window scale, in Linux's order and padding. */
-  private synOptions(): TcpOption[] {
-    const opts: TcpOption[] = [{ kind: 'mss', mss: this.host.config.mss }];
-    if (this.tsOk) {
-      const ts: TcpOption = { kind: 'timestamps', tsval: this.tsNow(), tsecr: this.state.name === 'Syn_sent' ? 0 : this.tsRecent };
-      if (this.sackOk) opts.push(SACK_PERMITTED, ts);
-      else opts.push(NOP, NOP, ts);
-    } else if (this.sackOk) opts.push(NOP, NOP, SACK_PERMITTED);
-    if (this.wscaleOffered) opts.push(NOP, { kind: 'wscale', shift: this.ourWscale() });
-    return opts;
-  }
-
-  /** TSval: milliseconds plus the connection's offset (RFC 7323 §5.4). */
-  private tsNow(): number {
-    return (Math.floor(this.host.clock.now()) + this.tsOffset) >>> 0;
-  }
-
-  private updateTsRecent(tsval: number): void {
-    this.tsRecent = tsval;
-    this.tsRecentAt = this.host.clock.now();
   }
 
   /** The SYN (SYN-SENT) or SYN,ACK (otherwise) at ISS, as first sent and as retransmitted. */
   synSegment(): TcpRepr {
     const synAck = this.state.name !== 'Syn_sent';
-    const window = Math.min(65535, this.host.config.receiveBuffer);
-    if (synAck && seqLt(this.rcvAdvEdge, seqAdd(this.rcvNxt, window))) this.rcvAdvEdge = seqAdd(this.rcvNxt, window);
-    return {
-      srcPort: this.localPort,
-      dstPort: this.remotePort,
-      seq: this.iss,
-      ack: synAck ? this.rcvNxt : 0,
-      flags: synAck ? SYN | ACK : SYN,
-      // RFC 7323 §2.2: the window field of a SYN is never scaled.
-      window,
-      urgent: 0,
-      options: this.synOptions(),
-      payload: EMPTY,
-    };
+    const cfg = this.host.config;
+    const window = this.rcvWindow.syn(this.rcvNxt, synAck);
+    const wscale = this.wscaleOffered ? windowShiftFor(cfg.receiveBuffer) : undefined;
+    const options = synOptions(cfg.mss, this.sackOk, this.ts, synAck ? this.ts.recent : 0, wscale);
+    return synSegment(this.localPort, this.remotePort, this.iss, synAck ? this.rcvNxt : undefined, window, options);
   }
 
   private sendSyn(): void {
     const seg = this.synSegment();
     if (seqLt(this.sndMax, seqAdd(this.iss, 1))) {
       this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
-      this.rttSeq = this.sndMax;
-      this.rttStart = this.host.clock.now();
+      this.ts.synSent(this.sndMax);
     }
     this.host.transmit(this, seg);
     if (seg.flags & ACK) this.ackSent();
-    if (this.deadlines[RTX] === Infinity) this.arm(RTX, this.rto.rto);
+    if (!this.timers.armed(RTX)) this.timers.arm(RTX, this.rto.rto);
   }
 
   /**
@@ -358,8 +255,8 @@ export class Tcb {
    */
   handOffSynAck(): { dueInMs: number; rto: number } {
     this.synHandedOff = true;
-    const due = this.deadlines[RTX]!;
-    this.deadlines[RTX] = Infinity;
+    const due = this.timers.deadline(RTX);
+    this.timers.clear(RTX);
     return { dueInMs: Math.max(0, due - this.host.clock.now()), rto: this.rto.rto };
   }
 
@@ -378,8 +275,7 @@ export class Tcb {
   input(seg: TcpRepr): void {
     if (this.released) return;
     this.enter();
-    const ts = this.tsOk ? tcpOptionsTimestamps(seg.options) : undefined;
-    this.segTsEcr = ts ? ts.tsecr : 0;
+    const ts = this.ts.arriving(seg.options);
     if (this.state.name === 'Syn_sent') this.synSentArrives(seg);
     else this.synchronizedArrives(seg, ts);
     this.leave();
@@ -398,11 +294,7 @@ export class Tcb {
       return;
     }
     if (!(f & SYN)) return;
-    this.irs = seg.seq;
-    this.rcvNxt = this.rcvAdvEdge = seqAdd(seg.seq, 1);
-    this.negotiate(seg, this.wscaleOffered && tcpOptionsWscale(seg.options) !== undefined);
-    this.sndWnd = this.maxSndWnd = seg.window;
-    this.sndWl1 = seg.seq;
+    this.synArrived(seg, this.wscaleOffered && tcpOptionsWscale(seg.options) !== undefined);
     if (f & ACK) {
       this.sndWl2 = seg.ack;
       this.ackAdvanced(seg.ack);
@@ -419,7 +311,7 @@ export class Tcb {
   }
 
   /** §3.10.7.4, for SYN-RECEIVED and every later state; `ts` is the segment's Timestamps option. */
-  private synchronizedArrives(arrived: TcpRepr, ts: { tsval: number; tsecr: number } | undefined): void {
+  private synchronizedArrives(arrived: TcpRepr, ts: TimestampsOption | undefined): void {
     let seg = arrived;
     const s0 = this.state.name;
     if (s0 === 'Syn_rcvd' && seg.flags & SYN && seg.seq === this.irs) {
@@ -428,7 +320,7 @@ export class Tcb {
         // only ACK, which a peer in SYN-SENT would drop.
         if (!this.synHandedOff) {
           this.host.stats.retransmits++;
-          this.rttStart = undefined;
+          this.ts.retransmitted();
           this.host.transmit(this, this.synSegment());
           this.ackSent();
         }
@@ -444,7 +336,7 @@ export class Tcb {
     let payload = seg.payload;
 
     // RFC 7323 §5.3 R1 (PAWS): an older TSval marks an old duplicate: ACK it and drop it.
-    if (ts && !(f & RST) && seqLt(ts.tsval, this.tsRecent) && this.host.clock.now() - this.tsRecentAt < PAWS_IDLE_MS) {
+    if (ts && !(f & RST) && this.ts.pawsRejects(ts.tsval)) {
       this.host.stats.pawsDrops++;
       this.ackNow = true;
       return;
@@ -452,7 +344,7 @@ export class Tcb {
 
     // First: sequence number acceptability (Table 6).
     const segLen = payload.length + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const wnd = this.rcvWnd();
+    const wnd = this.rcvWindow.wnd(this.rcvNxt);
     if (!this.acceptable(seg.seq, segLen, wnd)) {
       if (f & RST) return;
       if (wnd === 0 && seg.seq === this.rcvNxt && !syn) {
@@ -468,7 +360,7 @@ export class Tcb {
     }
 
     // RFC 7323 §4.3: TS.Recent follows the segments that reach the left window edge.
-    if (ts && seqGe(ts.tsval, this.tsRecent) && seqLe(seg.seq, this.lastAckSent)) this.updateTsRecent(ts.tsval);
+    if (ts) this.ts.accepted(ts.tsval, seg.seq);
 
     // Trim to the window: bytes before RCV.NXT were received already, bytes past the right
     // edge are not ours to keep (the FIN goes with them).
@@ -479,7 +371,7 @@ export class Tcb {
       dataSeq = seqAdd(dataSeq, cut);
       if (fin && seqLt(dataSeq, this.rcvNxt)) fin = false;
     }
-    const rightEdge = seqAdd(this.rcvNxt, this.rcvWnd());
+    const rightEdge = seqAdd(this.rcvNxt, this.rcvWindow.wnd(this.rcvNxt));
     if (seqGt(seqAdd(dataSeq, payload.length), rightEdge)) {
       payload = payload.subarray(0, Math.max(0, seqDiff(rightEdge, dataSeq)));
       fin = false;
@@ -528,7 +420,7 @@ export class Tcb {
       case 'Closing':
       case 'Last_ack': {
         const to = this.tick({ kind: 'Recv_ack', seq: seg.ack });
-        if (to.name === 'Fin_wait_2' && s0 === 'Fin_wait_1') this.arm(LINGER, this.host.config.finWait2Timeout);
+        if (to.name === 'Fin_wait_2' && s0 === 'Fin_wait_1') this.timers.arm(LINGER, this.host.config.finWait2Timeout);
         else if (to.name === 'Time_wait') this.enterTimeWait();
         else if (to.name === 'Closed') {
           this.finish();
@@ -563,64 +455,44 @@ export class Tcb {
     return seqInRange(seq, this.rcvNxt, end) || seqInRange(seqAdd(seq, len - 1), this.rcvNxt, end);
   }
 
+  /** §3.10.7.4 "Fifth", past the acceptability checks: SND.UNA, duplicates, the send window. */
   private processAck(seg: TcpRepr, pure: boolean): void {
     const ack = seg.ack;
     const window = seg.window << this.sndWscale;
     const advanced = seqGt(ack, this.sndUna);
-    const sackNews = this.sackOk && this.takeSack(seg, advanced ? ack : this.sndUna);
+    const sackNews = this.sackOk && this.recovery.sackArrived(seg.options, advanced ? ack : this.sndUna);
     if (advanced) {
       this.ackAdvanced(ack);
     } else if (ack === this.sndUna && this.sndMax !== this.sndUna && ((pure && window === this.sndWnd) || sackNews)) {
       // RFC 6675 §2: with SACK, an ACK reporting new SACKed data counts as a duplicate too.
-      this.duplicateAck();
+      if (this.recovery.duplicateAck()) this.enterRecovery();
     }
-    // RFC 6675 §5 IsLost(HighACK + 1): enough SACKed above SND.UNA starts recovery without waiting for the duplicates.
-    if (this.sackOk && !this.inRecovery && seqGe(this.sndUna, this.recover) && this.scoreboard.sacked > (this.dupThresh() - 1) * this.sndMss) this.enterRecovery();
+    if (this.recovery.sackShowsLoss()) this.enterRecovery();
     // Window update, only from a segment newer than the last one used (§3.10.7.4 "Fifth").
     if (seqLe(this.sndUna, ack) && (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack)))) {
       this.sndWnd = window;
       this.sndWl1 = seg.seq;
       this.sndWl2 = ack;
       if (window > this.maxSndWnd) this.maxSndWnd = window;
-      if (window === 0 && seqGt(this.dataEnd(), this.sndUna) && this.sndNxt !== this.sndUna && !this.finSent) {
+      if (window === 0 && seqGt(this.dataEnd, this.sndUna) && this.sndNxt !== this.sndUna && !this.finSent) {
         // The peer is alive but closed its window over data in flight: stop retransmitting
         // into it and probe instead (MUST-36/37: the connection stays open while probes are ACKed).
         this.sndNxt = this.sndUna;
-        this.deadlines[RTX] = Infinity;
+        this.timers.clear(RTX);
         this.retries = 0;
       }
       if (window > 0) {
-        this.deadlines[PERSIST] = Infinity;
+        this.timers.clear(PERSIST);
         this.persistBackoff = 0;
       }
     }
-  }
-
-  /** Adds the segment's SACK blocks to the scoreboard; whether any reported new bytes. */
-  private takeSack(seg: TcpRepr, una: number): boolean {
-    const blocks = tcpOptionsSackBlocks(seg.options);
-    if (!blocks) return false;
-    let news = false;
-    for (const [left, right] of blocks) if (this.scoreboard.add(left, right, una, this.sndMax)) news = true;
-    return news;
   }
 
   /** SND.UNA < SEG.ACK ≤ SND.MAX. */
   private ackAdvanced(ack: number): void {
     const acked = seqDiff(ack, this.sndUna);
     const synAcked = this.sndUna === this.iss;
-    if (this.tsOk) {
-      // RFC 7323 §4.1: RTTM from the echoed timestamp, one sample per flight (Appendix G); it
-      // holds for retransmitted segments too, so Karn's rule is not needed.
-      if (this.segTsEcr !== 0 && seqGe(ack, this.rttSeq)) {
-        const r = seqDiff(this.tsNow(), this.segTsEcr);
-        if (r >= 0 && r <= this.host.config.maxRto) this.rto.sample(r);
-        this.rttSeq = this.sndMax;
-      }
-    } else if (this.rttStart !== undefined && seqGe(ack, this.rttSeq)) {
-      this.rto.sample(this.host.clock.now() - this.rttStart);
-      this.rttStart = undefined;
-    }
+    this.ts.acked(ack, this.sndMax);
     const dataAcked = Math.max(0, Math.min(this.sendBuf.length, seqDiff(ack, this.sndBufSeq)));
     if (dataAcked > 0) {
       this.sendBuf.consume(dataAcked);
@@ -629,151 +501,38 @@ export class Tcb {
     if (this.sndUna === this.iss && this.retries > 0) this.rto.synTimedOut();
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
-    this.scoreboard.advance(ack);
     this.retries = 0;
     this.rto.resetBackoff();
-    // Congestion control.
-    if (this.inRecovery) {
-      if (seqGe(ack, this.recover)) {
-        this.inRecovery = false;
-        // RFC 6675 §5 leaves cwnd at ssthresh; RFC 6582 §3.2 step 6 for NewReno.
-        this.cwnd = this.sackRecovery ? this.ssthresh : Math.min(this.ssthresh, Math.max(this.flightSize(), this.sndMss) + this.sndMss);
-        this.sackRecovery = false;
-        this.rtxMarks.length = 0;
-      } else if (this.sackRecovery) {
-        // RFC 6675: a partial ACK changes nothing but the scoreboard; output() sends what pipe allows.
-        let drop = 0;
-        while (drop < this.rtxMarks.length && seqLt(this.rtxMarks[drop]!, ack)) drop += 2;
-        if (drop > 0) this.rtxMarks.splice(0, drop);
-      } else {
-        // RFC 6582 §3.2 step 5: a partial ACK retransmits the next hole and deflates.
-        this.retransmitFirst();
-        this.cwnd = Math.max(this.sndMss, this.cwnd - acked + this.sndMss);
-      }
-    } else if (synAcked) {
-      // The ACK of our SYN acknowledges no data: the window stays at IW (RFC 5681 §3.1).
-    } else if (this.cwnd < this.ssthresh) {
-      this.cwnd += Math.min(acked, this.sndMss);
-    } else {
-      this.cwnd += Math.max(1, Math.floor((this.sndMss * this.sndMss) / this.cwnd));
-    }
-    this.dupAcks = 0;
+    // RFC 6582 §3.2 step 5: a partial ACK in recovery without SACK retransmits the next segment.
+    if (this.recovery.acked(ack, acked, synAcked)) this.retransmitFirst();
     // RFC 6298 §5.2/5.3.
-    this.probed = false;
-    this.deadlines[TLP] = Infinity;
-    if (this.sndUna === this.sndMax) this.deadlines[RTX] = Infinity;
+    this.timers.clear(TLP);
+    if (this.sndUna === this.sndMax) this.timers.clear(RTX);
     else {
-      this.arm(RTX, this.rto.rto);
+      this.timers.arm(RTX, this.rto.rto);
       this.armProbe();
     }
     this.wakeWriters();
   }
 
   /** RFC 5681 §3.2 fast retransmit; recovery per RFC 6675 with SACK, RFC 6582 without. */
-  private duplicateAck(): void {
-    this.dupAcks++;
-    if (!this.inRecovery && this.dupAcks >= this.dupThresh() && seqGe(this.sndUna, this.recover)) this.enterRecovery();
-    else if (this.dupAcks > DUP_THRESH && this.inRecovery && !this.sackRecovery) this.cwnd += this.sndMss;
-  }
-
-  /**
-   * Duplicates (or SACKed segments) that signal a loss: DupThresh, or with fewer than four
-   * segments outstanding and nothing new allowed out, one fewer than are outstanding (RFC 5827
-   * early retransmit) — a small window would otherwise never see three and wait for the timer.
-   */
-  private dupThresh(): number {
-    const outstanding = Math.ceil(this.flightSize() / this.sndMss);
-    if (outstanding >= DUP_THRESH + 1) return DUP_THRESH;
-    // A segment can go out when the windows allow a full one or all that is left (output()'s SWS rule).
-    const allowed = this.newDataAllowed();
-    if (allowed > 0 && (allowed >= this.segMax() || allowed >= seqDiff(this.dataEnd(), this.sndNxt))) return DUP_THRESH;
-    return Math.max(1, outstanding - 1);
-  }
-
-  /**
-   * Bytes of new data the windows let out now. RFC 3042 limited transmit: the first two
-   * duplicate ACKs each let one more segment out beyond cwnd (cwnd itself is unchanged), so that
-   * a small window still draws enough duplicates for a fast retransmit.
-   */
-  private newDataAllowed(): number {
-    const unsent = seqDiff(this.dataEnd(), this.sndNxt);
-    if (unsent <= 0) return 0;
-    const inFlight = seqDiff(this.sndNxt, this.sndUna);
-    const limited = this.inRecovery ? 0 : Math.min(this.dupAcks, DUP_THRESH - 1) * this.sndMss;
-    // cwnd counts whole segments here (as Linux's does): a fraction left by the byte-counted
-    // increase would otherwise be held back by SWS avoidance and strand the last segment.
-    const cwnd = Math.ceil(this.cwnd / this.sndMss) * this.sndMss;
-    return Math.min(unsent, this.sndWnd - inFlight, cwnd + limited - this.pipe());
-  }
-
   private enterRecovery(): void {
-    this.ssthresh = Math.max(Math.floor(this.flightSize() / 2), 2 * this.sndMss);
-    this.recover = this.sndMax;
-    this.inRecovery = true;
-    this.host.stats.fastRetransmits++;
-    if (this.sackOk) {
-      // RFC 6675 §5 steps 4.2–4.3: cwnd = ssthresh, the first hole goes at once, the rest as pipe allows.
-      this.sackRecovery = true;
-      this.cwnd = this.ssthresh;
-      this.highRxt = this.sndUna;
-      this.rtxMarks.length = 0;
-      this.retransmitHole(this.segMax(), true);
-    } else {
-      this.retransmitFirst();
-      this.cwnd = this.ssthresh + DUP_THRESH * this.sndMss;
-    }
+    this.recovery.begin();
+    if (this.sackOk) this.retransmitHole(this.segMax, true);
+    else this.retransmitFirst();
   }
 
-  /**
-   * RFC 6675 NextSeg rule 1: the first hole above HighRxt that IsLost (DupThresh segments'
-   * worth SACKed above it) — or, `first`, the hole at SND.UNA whatever is SACKed (step 4.3).
-   * Window limits are the caller's. Returns whether one was sent.
-   */
-  private retransmitHole(mss: number, first = false): boolean {
-    if (seqLt(this.highRxt, this.sndUna)) this.highRxt = this.sndUna;
-    const hole = this.scoreboard.nextHole(this.highRxt, mss) ?? (first ? [this.sndUna, seqAdd(this.sndUna, mss)] : undefined);
+  /** Retransmits loss recovery's next hole (RFC 6675 NextSeg; `first`: the one at SND.UNA); whether one was sent. */
+  private retransmitHole(mss: number, first: boolean): boolean {
+    const hole = this.recovery.nextSeg(mss, first);
     if (!hole) return false;
-    const end = seqLt(this.dataEnd(), hole[1]) ? this.dataEnd() : hole[1];
-    if (!seqLt(hole[0], end) || (!first && this.scoreboard.sackedAbove(hole[0]) <= (this.dupThresh() - 1) * this.sndMss)) return false;
-    this.sendData(hole[0], seqDiff(end, hole[0]), false);
-    this.rtxMarks.push(hole[0], this.sndMax);
-    this.highRxt = end;
+    this.sendData(hole[0], seqDiff(hole[1], hole[0]), false);
+    this.recovery.holeRetransmitted(hole[0], hole[1]);
     return true;
   }
 
-  /**
-   * A retransmission is lost too when data sent after it has been SACKed while its hole is
-   * still open (the idea of RACK, RFC 8985, on sequence numbers, without a reordering window):
-   * send it again instead of waiting for the retransmission timer.
-   */
-  private detectLostRetransmission(): void {
-    const m = this.rtxMarks;
-    const fack = this.scoreboard.highest(this.sndUna);
-    for (let i = 0; i < m.length; i += 2) {
-      const seq = m[i]!;
-      if (seqLt(seq, this.sndUna) || this.scoreboard.isSacked(seq)) continue;
-      if (seqGt(fack, m[i + 1]!)) {
-        this.host.stats.lostRetransmits++;
-        this.highRxt = seq;
-        m.length = i;
-      }
-      return;
-    }
-  }
-
-  /** RFC 6675 SetPipe, counted the FACK way: bytes past the highest SACK plus retransmitted holes. */
-  private pipe(): number {
-    if (!this.sackRecovery) return seqDiff(this.sndNxt, this.sndUna);
-    const fack = this.scoreboard.highest(this.sndUna);
-    return seqDiff(this.sndMax, fack) + this.scoreboard.holeBytes(this.sndUna, seqLt(this.highRxt, fack) ? this.highRxt : fack);
-  }
-
-  private flightSize(): number {
-    return seqDiff(this.sndMax, this.sndUna);
-  }
-
   private receiveText(seq: number, payload: Uint8Array): void {
-    if (this.state.name === 'Fin_wait_2') this.arm(LINGER, this.host.config.finWait2Timeout);
+    if (this.state.name === 'Fin_wait_2') this.timers.arm(LINGER, this.host.config.finWait2Timeout);
     if (seq !== this.rcvNxt) {
       // Out of order: keep it (bounded) and send a duplicate ACK at once (RFC 5681 §4.2), its
       // SACK block first (RFC 2018 §4).
@@ -817,7 +576,7 @@ export class Tcb {
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
     this.ackNow = true;
     this.reasm.clear();
-    this.sackList = [];
+    this.sackList = NO_SACK_BLOCKS;
     this.user?.peerFin();
     const to = this.tick({ kind: 'Recv_fin' });
     if (to.name === 'Time_wait') this.enterTimeWait();
@@ -831,9 +590,9 @@ export class Tcb {
    */
   timeWaitAcceptsSyn(seg: TcpRepr): boolean {
     if (this.state.name !== 'Time_wait' || this.released) return false;
-    const ts = this.tsOk ? tcpOptionsTimestamps(seg.options) : undefined;
-    if (ts && seqLt(ts.tsval, this.tsRecent)) return false;
-    return seqGt(seg.seq, this.rcvNxt) || (ts !== undefined && seqGt(ts.tsval, this.tsRecent));
+    const ts = this.ts.read(seg.options);
+    if (ts && seqLt(ts.tsval, this.ts.recent)) return false;
+    return seqGt(seg.seq, this.rcvNxt) || (ts !== undefined && seqGt(ts.tsval, this.ts.recent));
   }
 
   /**
@@ -852,13 +611,14 @@ export class Tcb {
   /** A retransmitted FIN in TIME-WAIT: ACK it and restart 2×MSL (§3.10.7.4 "Eighth"). */
   private timeWaitFin(): void {
     this.tick({ kind: 'Recv_fin' });
-    this.arm(LINGER, 2 * this.host.config.msl);
+    this.timers.arm(LINGER, 2 * this.host.config.msl);
   }
 
   private enterTimeWait(): void {
     // Every path into TIME-WAIT arms the 2×MSL timer (MUST-13; compare mirage #489).
-    this.deadlines[RTX] = this.deadlines[PERSIST] = Infinity;
-    this.arm(LINGER, 2 * this.host.config.msl);
+    this.timers.clear(RTX);
+    this.timers.clear(PERSIST);
+    this.timers.arm(LINGER, 2 * this.host.config.msl);
     this.user?.finished();
   }
 
@@ -899,8 +659,8 @@ export class Tcb {
 
   /** SEND (§3.10.2). `done` runs once the bytes fit in the send buffer (back-pressure). */
   send(data: Uint8Array, done: () => void): void {
-    if (this.depth > 0) {
-      this.deferred.push(() => this.send(data, done));
+    if (this.calls.busy) {
+      this.calls.defer(() => this.send(data, done));
       return;
     }
     if (this.released || this.finQueued || this.closeAfterEstablished) {
@@ -910,7 +670,7 @@ export class Tcb {
     this.enter();
     this.sendBuf.append(data);
     if (this.sendBuf.length <= this.host.config.sendBuffer) done();
-    else this.writeWaiters.push(done);
+    else (this.writeWaiters ??= []).push(done);
     this.leave();
   }
 
@@ -920,8 +680,8 @@ export class Tcb {
    * the Minnesota Goodbye profiles replace exactly this case with mirage's 2014 behaviour.
    */
   close(done: () => void): void {
-    if (this.depth > 0) {
-      this.deferred.push(() => this.close(done));
+    if (this.calls.busy) {
+      this.calls.defer(() => this.close(done));
       return;
     }
     const s = this.state.name;
@@ -935,7 +695,7 @@ export class Tcb {
       return;
     }
     this.enter();
-    this.closeWaiters.push(done);
+    (this.closeWaiters ??= []).push(done);
     if (s === 'Syn_rcvd' && this.host.bugs.closeInSynRcvd === 'wait-for-flush') this.closeAfterEstablished = true;
     else this.finQueued = true;
     this.leave();
@@ -943,8 +703,8 @@ export class Tcb {
 
   /** ABORT (§3.10.5): RST (<SEQ=SND.MAX>, see sendAck) where the peer has state to lose, then CLOSED. */
   abort(): void {
-    if (this.depth > 0) {
-      this.deferred.push(() => this.abort());
+    if (this.calls.busy) {
+      this.calls.defer(() => this.abort());
       return;
     }
     if (this.released) return;
@@ -968,10 +728,10 @@ export class Tcb {
    * where no update was ever sent). Larger windows are refreshed by the ACKs that data draws.
    */
   readDrained(): void {
-    if (this.depth > 0 || this.released) return;
+    if (this.calls.busy || this.released) return;
     const s = this.state.name;
     if (s !== 'Established' && s !== 'Fin_wait_1' && s !== 'Fin_wait_2') return;
-    if (this.windowNeedsUpdate() && seqGt(this.nextRcvEdge(), this.rcvAdvEdge)) {
+    if (this.windowNeedsUpdate() && this.rcvWindow.wouldOpen(this.rcvNxt, this.unread())) {
       this.enter();
       this.ackNow = true;
       this.leave();
@@ -980,39 +740,52 @@ export class Tcb {
 
   /** The advertised window is too small for the sender to use (see readDrained). */
   windowNeedsUpdate(): boolean {
-    const cfg = this.host.config;
-    return this.rcvWnd() < Math.min(cfg.receiveBuffer >>> 1, cfg.mss);
+    return this.rcvWindow.tooSmall(this.rcvNxt);
+  }
+
+  /** Bytes delivered to the application and not yet read: the part of the buffer the window excludes. */
+  private unread(): number {
+    return this.user ? this.user.unread() : 0;
   }
 
   // ───────────────────────────── output ─────────────────────────────
 
-  private dataEnd(): number {
+  /** Sequence number just past the data the application queued. */
+  get dataEnd(): number {
     return seqAdd(this.sndBufSeq, this.sendBuf.length);
+  }
+
+  /** Largest payload for the next segment: the MSS less the options it carries (RFC 6691). */
+  get segMax(): number {
+    return maxPayload(this.sndMss, this.ts.on, this.sackList.length);
   }
 
   /** Sends what the windows allow: data cut to the MSS, then the FIN after the last byte. */
   private output(): void {
     const s = this.state.name;
     const sending = s === 'Established' || s === 'Close_wait' || s === 'Fin_wait_1' || s === 'Closing' || s === 'Last_ack';
-    const dataEnd = this.dataEnd();
+    const dataEnd = this.dataEnd;
     if (!sending) {
       // §3.10.4: CLOSE in SYN-RECEIVED with nothing queued sends the FIN now.
       if (s === 'Syn_rcvd' && this.finQueued && this.sendBuf.length === 0 && this.sndNxt === dataEnd) this.sendFin(dataEnd);
       return;
     }
-    const mss = this.segMax();
-    if (this.sackRecovery) {
-      this.detectLostRetransmission();
-      for (let i = 0; i < 10_000 && this.pipe() < this.cwnd && this.retransmitHole(mss); i++);
+    const mss = this.segMax;
+    const recovery = this.recovery;
+    if (recovery.sackRecovering) {
+      // RFC 6675 §5 step (C): holes go out while pipe is below cwnd.
+      recovery.detectLostRetransmission();
+      for (let i = 0; i < 10_000 && recovery.pipe() < this.cc.cwnd && this.retransmitHole(mss, false); i++);
     }
+    const sacked = recovery.scoreboard;
     for (;;) {
       // After a timeout (go-back-N) what the peer SACKed is not sent again (RFC 6675 §5.1).
-      if (seqLt(this.sndNxt, this.sndMax) && !this.scoreboard.empty) this.sndNxt = this.scoreboard.skipSacked(this.sndNxt);
+      if (seqLt(this.sndNxt, this.sndMax) && !sacked.empty) this.sndNxt = sacked.skipSacked(this.sndNxt);
       const unsent = seqDiff(dataEnd, this.sndNxt);
       if (unsent > 0) {
         const inFlight = seqDiff(this.sndNxt, this.sndUna);
-        let len = Math.min(mss, this.newDataAllowed());
-        if (seqLt(this.sndNxt, this.sndMax) && !this.scoreboard.empty) len = Math.min(len, this.scoreboard.holeBytes(this.sndNxt, seqAdd(this.sndNxt, len)));
+        let len = Math.min(mss, recovery.newDataAllowed());
+        if (seqLt(this.sndNxt, this.sndMax) && !sacked.empty) len = Math.min(len, sacked.holeBytes(this.sndNxt, seqAdd(this.sndNxt, len)));
         if (len <= 0) {
           this.maybePersist(inFlight);
           return;
@@ -1032,15 +805,18 @@ export class Tcb {
   }
 
   private maybePersist(inFlight: number): void {
-    if (inFlight === 0 && this.deadlines[RTX] === Infinity && this.deadlines[PERSIST] === Infinity) {
-      this.arm(PERSIST, Math.min(this.host.config.maxRto, this.rto.rto * 2 ** this.persistBackoff));
-    }
+    if (inFlight === 0 && !this.timers.armed(RTX) && !this.timers.armed(PERSIST)) this.timers.arm(PERSIST, this.persistDelay());
+  }
+
+  /** The persist timer backs off like the RTO (RFC 9293 §3.8.6.1), up to the RTO's ceiling. */
+  private persistDelay(): number {
+    return Math.min(this.host.config.maxRto, this.rto.rto * 2 ** this.persistBackoff);
   }
 
   private sendData(seq: number, len: number, withFin: boolean): void {
     const payload = this.sendBuf.read(seqDiff(seq, this.sndBufSeq), len);
     let flags = ACK;
-    if (seqAdd(seq, len) === this.dataEnd()) flags |= PSH;
+    if (seqAdd(seq, len) === this.dataEnd) flags |= PSH;
     if (withFin) flags |= FIN;
     this.transmitSequenced(flags, seq, payload);
   }
@@ -1055,27 +831,24 @@ export class Tcb {
     const retransmission = seqLt(seq, this.sndMax);
     if (retransmission) {
       this.host.stats.retransmits++;
-      this.rttStart = undefined; // Karn (RFC 6298 §3)
+      this.ts.retransmitted();
     }
     this.host.transmit(this, this.segment(flags, seq, payload));
     this.ackSent();
     if (seqGt(end, this.sndNxt)) this.sndNxt = end;
     if (seqGt(end, this.sndMax)) {
-      if (this.rttStart === undefined && !retransmission) {
-        this.rttSeq = end;
-        this.rttStart = this.host.clock.now();
-      }
+      if (!retransmission) this.ts.sentNew(end);
       this.sndMax = end;
     }
-    this.deadlines[PERSIST] = Infinity;
-    if (this.deadlines[RTX] === Infinity) this.arm(RTX, this.rto.rto);
+    this.timers.clear(PERSIST);
+    if (!this.timers.armed(RTX)) this.timers.arm(RTX, this.rto.rto);
     if (!retransmission) this.armProbe();
     if (flags & FIN && !this.finSent) {
       this.finSent = true;
       this.tick({ kind: 'Send_fin', seq: seqAdd(end, -1) });
       const waiters = this.closeWaiters;
-      this.closeWaiters = [];
-      for (const w of waiters) w();
+      this.closeWaiters = undefined;
+      if (waiters) for (const w of waiters) w();
     }
   }
 
@@ -1084,48 +857,25 @@ export class Tcb {
     if (this.sndUna === this.iss) {
       if (!this.synHandedOff) {
         this.host.stats.retransmits++;
-        this.rttStart = undefined;
+        this.ts.retransmitted();
         this.host.transmit(this, this.synSegment());
         if (this.state.name !== 'Syn_sent') this.ackSent();
       }
       return;
     }
-    const dataEnd = this.dataEnd();
-    const len = Math.min(this.segMax(), Math.max(0, seqDiff(dataEnd, this.sndUna)));
+    const dataEnd = this.dataEnd;
+    const len = Math.min(this.segMax, Math.max(0, seqDiff(dataEnd, this.sndUna)));
     if (len > 0) this.sendData(this.sndUna, len, this.finSent && seqAdd(this.sndUna, len) === dataEnd);
     else if (this.finSent) this.sendFin(dataEnd);
   }
 
+  /** The shared segment (segments.ts) with our ACK, window and options; an RST carries neither window nor options. */
   private segment(flags: number, seq: number, payload: Uint8Array): TcpRepr {
-    const out = this.out;
-    out.seq = seq;
-    out.ack = flags & ACK ? this.rcvNxt : 0;
-    out.flags = flags;
-    out.window = flags & RST ? 0 : this.windowField();
-    out.options = flags & RST ? NO_OPTIONS : this.segmentOptions();
-    out.payload = payload;
-    return out;
-  }
-
-  /** Timestamps on every segment once negotiated (RFC 7323 §3.2), then the SACK blocks (at most 3 beside timestamps, 4 alone). */
-  private segmentOptions(): TcpOption[] {
-    const sack = this.sackList.length > 0;
-    if (!this.tsOk && !sack) return NO_OPTIONS;
-    if (this.tsOk) {
-      this.tsOption.tsval = this.tsNow();
-      this.tsOption.tsecr = this.tsRecent;
-      if (!sack) return this.tsOptions;
-    }
-    const opts: TcpOption[] = this.tsOk ? [...this.tsOptions] : [];
-    opts.push(NOP, NOP, { kind: 'sack', blocks: this.sackList.slice(0, this.tsOk ? 3 : 4) });
-    return opts;
-  }
-
-  /** Largest payload for the next segment: the MSS less the options it carries (RFC 6691). */
-  private segMax(): number {
-    const blocks = Math.min(this.sackList.length, this.tsOk ? 3 : 4);
-    const opts = (this.tsOk ? TS_OPTION_BYTES : 0) + (blocks > 0 ? 4 + 8 * blocks : 0);
-    return Math.max(1, this.sndMss - opts);
+    const rst = (flags & RST) !== 0;
+    const ack = flags & ACK ? this.rcvNxt : 0;
+    const window = rst ? 0 : this.rcvWindow.field(this.rcvNxt, this.unread());
+    const options = rst ? NO_OPTIONS : segmentOptions(this.ts, this.sackList);
+    return segment(this.localPort, this.remotePort, flags, seq, ack, window, options, payload);
   }
 
   /**
@@ -1146,67 +896,26 @@ export class Tcb {
   /** <SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK in SYN-SENT / SYN-RECEIVED. */
   private sendReset(seq: number): void {
     this.host.stats.resetsSent++;
-    this.host.transmit(this, { srcPort: this.localPort, dstPort: this.remotePort, seq, ack: 0, flags: RST, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY });
+    this.host.transmit(this, resetSegment(this.localPort, this.remotePort, seq));
   }
 
   private ackSent(): void {
-    this.lastAckSent = this.rcvNxt;
+    this.ts.lastAckSent = this.rcvNxt;
     this.ackNow = false;
     this.ackPending = 0;
-    this.deadlines[DELACK] = Infinity;
-  }
-
-  private rcvWnd(): number {
-    return Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
-  }
-
-  /**
-   * Where the window's right edge would go now: the free receive buffer, but never left of the
-   * edge already advertised (§3.8.6.2.2 discourages shrinking) and not moved right by less than
-   * min(buffer/2, MSS) (receiver-side SWS avoidance, MUST-39).
-   */
-  private nextRcvEdge(): number {
-    const cfg = this.host.config;
-    const free = Math.max(0, cfg.receiveBuffer - (this.user ? this.user.unread() : 0));
-    const edge = seqAdd(this.rcvNxt, free);
-    const floor = seqGt(this.rcvAdvEdge, this.rcvNxt) ? this.rcvAdvEdge : this.rcvNxt;
-    return seqDiff(edge, floor) >= Math.min(cfg.receiveBuffer >>> 1, cfg.mss) ? edge : floor;
-  }
-
-  private windowField(): number {
-    const wnd = seqDiff(this.nextRcvEdge(), this.rcvNxt);
-    const shift = this.rcvWscale;
-    const field = Math.min(65535, Math.ceil(wnd / 2 ** shift));
-    this.rcvAdvEdge = seqAdd(this.rcvNxt, field * 2 ** shift);
-    return field;
+    this.timers.clear(DELACK);
   }
 
   // ───────────────────────────── timers ─────────────────────────────
 
-  private arm(slot: number, delayMs: number): void {
-    const at = this.host.clock.now() + delayMs;
-    this.deadlines[slot] = at;
-    if (at < this.timerAt) {
-      this.host.clock.clearTimer(this.timer);
-      this.timerAt = at;
-      this.timer = this.host.clock.setTimer(delayMs, this.onTimer);
-    }
-  }
-
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  /** TimerOwner: the clock timer fired; every slot that is due fires, in slot order. */
+  timersExpired(): void {
     if (this.released) return;
     const now = this.host.clock.now();
     this.enter();
-    for (let slot = 0; slot < SLOTS && !this.released; slot++) {
-      if (this.deadlines[slot]! <= now) {
-        this.deadlines[slot] = Infinity;
-        this.fire(slot);
-      }
-    }
+    for (let slot = 0; slot < SLOTS && !this.released; slot++) if (this.timers.due(slot, now)) this.fire(slot);
     this.leave();
-  };
+  }
 
   private fire(slot: number): void {
     switch (slot) {
@@ -1229,19 +938,12 @@ export class Tcb {
     }
   }
 
-  /**
-   * RFC 8985 §7.2: with SACK, data outstanding and an RTT measured, a probe goes out after
-   * PTO = 2·SRTT (plus a delayed ACK's worth when one segment is in flight) unless the
-   * retransmission timer comes first. Unlike RFC 8985 it is armed in recovery too: a lost
-   * retransmission with nothing sent after it is otherwise found only by the timer.
-   */
+  /** Arms the tail loss probe when loss recovery says one is due and it would come before the retransmission timer. */
   private armProbe(): void {
-    const srtt = this.rto.srtt;
-    if (!this.sackOk || this.probed || srtt === undefined || this.sndUna === this.iss || this.sndUna === this.sndMax) return;
-    let pto = Math.max(MIN_PTO_MS, 2 * srtt);
-    if (this.flightSize() <= this.sndMss) pto += WORST_DELAYED_ACK_MS;
-    if (this.host.clock.now() + pto < this.deadlines[RTX]!) this.arm(TLP, pto);
-    else this.deadlines[TLP] = Infinity;
+    const pto = this.recovery.probeTimeout(this.rto.srtt);
+    if (pto === undefined) return;
+    if (this.host.clock.now() + pto < this.timers.deadline(RTX)) this.timers.arm(TLP, pto);
+    else this.timers.clear(TLP);
   }
 
   /**
@@ -1250,17 +952,15 @@ export class Tcb {
    * what the tail lost. The retransmission timer restarts.
    */
   private tailLossProbe(): void {
-    if (this.sndUna === this.sndMax || this.probed) return;
-    this.probed = true;
-    this.host.stats.tailLossProbes++;
-    const mss = this.segMax();
-    const dataEnd = this.dataEnd();
+    if (this.sndUna === this.sndMax || !this.recovery.probe()) return;
+    const mss = this.segMax;
+    const dataEnd = this.dataEnd;
     const unsent = seqDiff(dataEnd, this.sndNxt);
     const room = this.sndWnd - seqDiff(this.sndNxt, this.sndUna);
     if (unsent > 0 && room >= Math.min(mss, unsent)) {
       const len = Math.min(mss, unsent);
       this.sendData(this.sndNxt, len, this.finQueued && len === unsent);
-    } else if (this.sackRecovery) {
+    } else if (this.recovery.sackRecovering) {
       this.retransmitHole(mss, true);
     } else {
       const sentEnd = seqLt(this.sndMax, dataEnd) ? this.sndMax : dataEnd;
@@ -1268,7 +968,7 @@ export class Tcb {
       if (seqLt(start, sentEnd)) this.sendData(start, seqDiff(sentEnd, start), this.finSent && sentEnd === dataEnd);
       else if (this.finSent) this.sendFin(dataEnd);
     }
-    this.arm(RTX, this.rto.rto);
+    this.timers.arm(RTX, this.rto.rto);
   }
 
   /** RFC 6298 §5.4–5.6, R2 of §3.8.3. */
@@ -1284,24 +984,15 @@ export class Tcb {
     }
     this.host.stats.rtoExpiries++;
     this.rto.backoff();
-    this.rttStart = undefined;
-    this.arm(RTX, this.rto.rto);
+    this.ts.retransmitted();
+    this.timers.arm(RTX, this.rto.rto);
     if (synPhase) {
       this.retransmitFirst();
       return;
     }
-    // RFC 5681 §3.1 eq. (4) and loss window; then go back to SND.UNA.
-    this.ssthresh = Math.max(Math.floor(this.flightSize() / 2), 2 * this.sndMss);
-    this.cwnd = this.sndMss;
-    this.inRecovery = false;
-    this.sackRecovery = false;
-    this.rtxMarks.length = 0;
-    this.deadlines[TLP] = Infinity;
-    // RFC 6675 §5.1: the go-back-N that follows skips what was SACKed. A second timeout in a
-    // row forgets the SACKs instead (RFC 2018 §8: the receiver may have reneged on them).
-    if (this.retries > 1) this.scoreboard.clear();
-    this.dupAcks = 0;
-    this.recover = this.sndMax;
+    // RFC 5681 §3.1: the loss window, then go back to SND.UNA.
+    this.recovery.timedOut(this.retries > 1);
+    this.timers.clear(TLP);
     this.sndNxt = this.sndUna;
     this.retransmitFirst();
   }
@@ -1309,11 +1000,11 @@ export class Tcb {
   /** Zero-window probe (MUST-35/36), or a forced send when SWS avoidance held back a small window. */
   private persistTimeout(): void {
     const inFlight = seqDiff(this.sndNxt, this.sndUna);
-    const unsent = seqDiff(this.dataEnd(), this.sndNxt);
+    const unsent = seqDiff(this.dataEnd, this.sndNxt);
     if (inFlight > 0 || unsent <= 0) return;
-    const usable = Math.min(this.sndWnd, this.cwnd);
+    const usable = Math.min(this.sndWnd, this.cc.cwnd);
     if (usable > 0) {
-      const len = Math.min(usable, unsent, this.segMax());
+      const len = Math.min(usable, unsent, this.segMax);
       this.sendData(this.sndNxt, len, this.finQueued && len === unsent);
     } else {
       // <SEQ=SND.UNA−1>: outside the peer's window, so it must answer with an ACK carrying its
@@ -1323,7 +1014,7 @@ export class Tcb {
       this.ackSent();
     }
     this.persistBackoff++;
-    this.arm(PERSIST, Math.min(this.host.config.maxRto, this.rto.rto * 2 ** this.persistBackoff));
+    this.timers.arm(PERSIST, this.persistDelay());
   }
 
   // ───────────────────────────── bookkeeping ─────────────────────────────
@@ -1346,7 +1037,7 @@ export class Tcb {
   private abandon(reason: ResetReason | undefined): void {
     this.sendBuf.clear();
     this.reasm.clear();
-    this.sackList = [];
+    this.sackList = NO_SACK_BLOCKS;
     if (reason) this.user?.reset(reason);
     this.releaseAll();
   }
@@ -1354,63 +1045,45 @@ export class Tcb {
   private releaseAll(): void {
     if (this.released) return;
     this.released = true;
-    this.host.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.deadlines.fill(Infinity);
+    this.timers.stop();
     this.host.release(this);
-    const waiters = this.writeWaiters.concat(this.closeWaiters);
-    this.writeWaiters = [];
-    this.closeWaiters = [];
-    for (const w of waiters) w();
+    const writers = this.writeWaiters;
+    const closers = this.closeWaiters;
+    this.writeWaiters = this.closeWaiters = undefined;
+    if (writers) for (const w of writers) w();
+    if (closers) for (const w of closers) w();
   }
 
   private wakeWriters(): void {
-    if (this.writeWaiters.length === 0 || this.sendBuf.length > this.host.config.sendBuffer) return;
     const waiters = this.writeWaiters;
-    this.writeWaiters = [];
+    if (!waiters || this.sendBuf.length > this.host.config.sendBuffer) return;
+    this.writeWaiters = undefined;
     for (const w of waiters) w();
   }
 
   private enter(): void {
-    this.depth++;
+    this.calls.enter();
   }
 
-  /**
-   * Leaving the outermost call: run the application calls queued meanwhile (each as its own
-   * call, so a reply written in a 'data' handler carries the pending ACK), send what is due,
-   * then report a completed handshake.
-   */
+  /** Leaving the outermost call runs the queued application calls and `settle` (call-queue.ts), then reports a completed handshake. */
   private leave(): void {
-    if (this.depth > 1) {
-      this.depth--;
-      return;
-    }
-    for (let round = 0; round < 1000; round++) {
-      this.depth = 0;
-      for (let i = 0; i < 10_000 && this.deferred.length > 0; i++) this.deferred.shift()!();
-      if (this.released) break;
-      this.depth = 1;
-      this.output();
-      if (this.ackNow) this.sendAck();
-      else if (this.ackPending > 0 && this.deadlines[DELACK] === Infinity) this.arm(DELACK, this.host.config.delayedAckMs);
-      this.reschedule();
-      this.depth = 0;
-      if (this.deferred.length === 0) break;
-    }
-    this.depth = 0;
+    if (!this.calls.leave()) return;
     if (this.notifyEstablished && !this.released) {
       this.notifyEstablished = false;
       this.host.established(this);
     }
   }
 
-  /** Re-arms the clock timer for the earliest deadline when an earlier one was cleared. */
-  private reschedule(): void {
-    const d = this.deadlines;
-    const next = Math.min(d[0]!, d[1]!, d[2]!, d[3]!, d[4]!);
-    if (next === Infinity || next >= this.timerAt) return;
-    this.host.clock.clearTimer(this.timer);
-    this.timerAt = next;
-    this.timer = this.host.clock.setTimer(next - this.host.clock.now(), this.onTimer);
+  /**
+   * Settling (CallQueue): after a step, sends what is due — data and FIN, then the ACK now or
+   * the delayed-ACK timer — and sets the clock timer for the earliest slot.
+   */
+  settle(): boolean {
+    if (this.released) return false;
+    this.output();
+    if (this.ackNow) this.sendAck();
+    else if (this.ackPending > 0 && !this.timers.armed(DELACK)) this.timers.arm(DELACK, this.host.config.delayedAckMs);
+    this.timers.reschedule();
+    return true;
   }
 }
