@@ -13,7 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePcapBuffer } from '../stack/pcap/reader.js';
@@ -69,6 +69,23 @@ function waitForOutput(child: import('node:child_process').ChildProcess, stream:
   });
 }
 
+/**
+ * Waits (at most 5 s) until tcpdump has written the last frames: the file stops growing for
+ * 300 ms. A SIGTERM right after the last exchange can lose frames still queued on a loaded box.
+ */
+async function fileSettles(file: string): Promise<void> {
+  let size = -1;
+  let stableSince = Date.now();
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+    const now = statSync(file).size;
+    if (now !== size) {
+      size = now;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= 300) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function captureLoopbackTraffic(dir: string): Promise<{ file: string; received: string }> {
   const ns = await TestNetns.create('tcpfuzz-wire');
   try {
@@ -87,6 +104,7 @@ async function captureLoopbackTraffic(dir: string): Promise<{ file: string; rece
     assert.equal(ping.code, 0, `ping: ${ping.stderr}`);
     const refused = await ns.exec('nc', ['-z', '127.0.0.1', String(CLOSED_PORT)], { timeoutMs: 10_000 });
     assert.notEqual(refused.code, 0, 'nothing listens on the closed port');
+    await fileSettles(file);
     await ns.stop(tcpdump);
     return { file, received };
   } finally {
