@@ -1,4 +1,4 @@
-import { driveJobs, Capture, type Engine, type EngineLoop } from './engine.js';
+import { driveJobs, Capture, stackRetransmitting, type Engine, type EngineLoop } from './engine.js';
 import { jobsInProcess } from './jobs.js';
 import { builtinService } from './plan.js';
 import { VirtualClock } from '../stack/clock.js';
@@ -70,6 +70,7 @@ export const simEngine: Engine = {
       const kernelHost = ipv4ToString(kernelIp);
       return await driveJobs(plan, ctx, 'sim', loop, capture, {
         stack: target,
+        retransmitting: stackRetransmitting(target),
         jobs: jobsInProcess(plan, dialer),
         peerSocketSource: "the client stack's own connections (sim wire)",
         peerSockets: async () =>

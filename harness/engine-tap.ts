@@ -2,6 +2,7 @@ import { Capture, driveJobs, type Engine, type EngineContext, type EngineLoop, t
 import type { RunPlan, TargetPlan } from './plan.js';
 import { serveBuiltinOnTap } from './target-builtin.js';
 import { serveKernelOnTap } from './target-kernel.js';
+import { serveForeignOnTap } from './target-foreign.js';
 import { RealClock, type Clock } from '../stack/clock.js';
 import { setupLab, type Lab } from '../stack/lab/index.js';
 
@@ -11,6 +12,7 @@ type TapTargetKind = (plan: RunPlan, ctx: EngineContext, lab: Lab, capture: Capt
 const TAP_TARGETS: Record<TargetPlan['kind'], TapTargetKind> = {
   builtin: serveBuiltinOnTap,
   kernel: serveKernelOnTap,
+  foreign: serveForeignOnTap,
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { LinkKind, RunPlan } from './plan.js';
 import type { RunEventSink } from './events.js';
 import type { FinishedJobs, JobRunner } from './jobs.js';
-import { histogram, type RawRun } from './raw-run.js';
+import { histogram, type RawRun, type TargetHealth } from './raw-run.js';
+import type { RelaySection } from '../reports/run-report.js';
 import { LineFile } from './line-file.js';
 import { FaultLedger } from './fault-ledger.js';
 import type { Logger } from '../stack/log.js';
@@ -104,14 +105,27 @@ export interface EngineLoop {
 
 /** A target brought up on an engine: what the job driver needs of it. */
 export interface ServedTarget {
-  /** Our stack in this run (the target's, or the client's for a kernel-side server). */
-  stack: Stack;
+  /** Our stack in this run (the target's, or the client's for a kernel-side server); none for a foreign stack. */
+  stack: Stack | undefined;
+  /** Whether a retransmission is still pending somewhere in the run (the linger waits for it). */
+  retransmitting(): Promise<boolean>;
   jobs: JobRunner;
   /** Peer socket states at the end, keyed `ip:port` of the client side, in Linux's names. */
   peerSockets(): Promise<Map<string, string>>;
   peerSocketSource: string;
   /** Set when the target's process ended by itself during the run, in words. */
   exited?(): string | undefined;
+  /**
+   * A foreign stack's end, once the capture has stopped: a fresh connection must still succeed,
+   * the relay's counts are read, then the process is stopped and its --wrap checker (if any)
+   * must not fail it.
+   */
+  finish?(): Promise<{ health: TargetHealth; relay: RelaySection }>;
+}
+
+/** `retransmitting` for a run whose timers are our stack's. */
+export function stackRetransmitting(stack: Stack): () => Promise<boolean> {
+  return async () => stack.tcp.retransmissionsPending() > 0;
 }
 
 /**
@@ -120,10 +134,10 @@ export interface ServedTarget {
  * `--linger`: late retransmissions are evidence too (the seed's SYN/ACKs after close come one
  * doubled RTO after the close).
  */
-async function linger(plan: RunPlan, ctx: EngineContext, stack: Stack, loop: EngineLoop): Promise<void> {
+async function linger(plan: RunPlan, ctx: EngineContext, served: ServedTarget, loop: EngineLoop): Promise<void> {
   const until = loop.clock.now() + plan.lingerMs;
   const step = 100;
-  while (!ctx.signal.aborted && loop.clock.now() < until && stack.tcp.retransmissionsPending() > 0) {
+  while (!ctx.signal.aborted && loop.clock.now() < until && (await served.retransmitting())) {
     await loop.wait(Math.min(step, until - loop.clock.now()));
   }
 }
@@ -133,14 +147,15 @@ export async function driveJobs(plan: RunPlan, ctx: EngineContext, link: LinkKin
   const startedAt = loop.clock.now();
   const onDone = (done: number, total: number): void => ctx.events({ type: 'progress', done, total });
   const jobs: FinishedJobs = await loop.drive(served.jobs({ signal: ctx.signal, onDone }));
-  await linger(plan, ctx, served.stack, loop);
+  await linger(plan, ctx, served, loop);
   const peerSockets = await served.peerSockets();
-  const stackStates = histogram(served.stack.tcp.connections().map((t) => linuxStateName(t.state.name)));
+  const stackStates = histogram((served.stack?.tcp.connections() ?? []).map((t) => linuxStateName(t.state.name)));
   const endedAt = loop.clock.now();
   // The capture ends with the measurements: aborting what is left is clean-up, not traffic to judge.
   capture.recorder?.stopRecording();
   await loop.drive(jobs.release());
   const exited = served.exited?.();
+  const end = await served.finish?.();
   return {
     link,
     jobs: jobs.results,
@@ -157,7 +172,8 @@ export async function driveJobs(plan: RunPlan, ctx: EngineContext, link: LinkKin
     startedAt,
     endedAt,
     ...(exited !== undefined ? { targetExited: exited } : {}),
-    stackStats: { ...served.stack.tcp.stats },
+    ...(end !== undefined ? { targetHealth: end.health, relay: end.relay } : {}),
+    stackStats: { ...served.stack?.tcp.stats },
     stackStates,
   };
 }

@@ -8,6 +8,7 @@ import { inContext, UsageError } from '../stack/user-error.js';
 import { parsePayload, type PayloadSource } from '../fuzzers/payload.js';
 import { mutateSpecs } from '../fuzzers/http/mutate.js';
 import { parseRequests, type RequestSpec } from '../fuzzers/http/spec/index.js';
+import { parseForeignTarget, type ForeignTarget } from '../targets/foreign.js';
 import { parseKernelTarget, type KernelTarget } from '../targets/kernel.js';
 import { resolveBuiltin } from '../targets/registry.js';
 import type { BuiltinService } from '../targets/target.js';
@@ -49,13 +50,22 @@ export interface RunSettings {
   specs?: string[] | undefined;
   mutate?: string | number | undefined;
   readTimeout?: string | number | undefined;
+  /** `tap:` targets: how long the stack may take to get ready. */
+  readyTimeout?: string | number | undefined;
+  /** `tap:` targets: a command the target runs under (`valgrind --error-exitcode=99`). */
+  wrap?: string | undefined;
 }
 
 /**
  * What is fuzzed: a service on our stack (the clients are kernel sockets on tap, our client
- * stack on sim), or a kernel-side server in the lab (the client is our stack, over the TAP).
+ * stack on sim), a kernel-side server in the lab (the client is our stack, over the TAP), or
+ * somebody else's stack on a TAP of its own (`tap:`; the clients are kernel sockets, and the
+ * harness relays every frame between the two TAPs).
  */
-export type TargetPlan = { readonly kind: 'builtin'; readonly name: string; readonly port: number } | { readonly kind: 'kernel'; readonly kernel: KernelTarget; readonly port: number };
+export type TargetPlan =
+  | { readonly kind: 'builtin'; readonly name: string; readonly port: number }
+  | { readonly kind: 'kernel'; readonly kernel: KernelTarget; readonly port: number }
+  | { readonly kind: 'foreign'; readonly foreign: ForeignTarget; readonly port: number; readonly readyTimeoutMs: number; readonly wrap: string | null };
 
 /** What each job does: a netcat-like exchange, or a pathoc-style HTTP playlist. */
 export type WorkloadPlan =
@@ -154,8 +164,18 @@ export function planAddresses(kernelIp: string | undefined, stackIp: string | un
   return { kernelIp: parse('kernel-ip', kernelIp ?? '10.77.0.1'), stackIp: parse('stack-ip', stackIp ?? '10.77.0.2'), prefixLen: 24 };
 }
 
-/** A `--target`: kernel-side (`tcp://`, `exec:`) or built-in; a TargetError lists the known ones. */
-export function planTarget(text: string, lab: LabAddresses): TargetPlan {
+/**
+ * A `--target`: a foreign stack (`tap:`), kernel-side (`tcp://`, `exec:`) or built-in; a
+ * TargetError lists the known ones. `--ready-timeout` and `--wrap` belong to `tap:` targets.
+ */
+export function planTarget(text: string, lab: LabAddresses, s: Pick<RunSettings, 'readyTimeout' | 'wrap'> = {}): TargetPlan {
+  const foreign = parseForeignTarget(text);
+  if (foreign) {
+    const readyTimeoutMs = durationFlag('ready-timeout', str(s.readyTimeout), 10_000, 100);
+    const wrap = s.wrap?.trim() ? s.wrap.trim() : null;
+    return { kind: 'foreign', foreign, port: foreign.port, readyTimeoutMs, wrap };
+  }
+  if (s.readyTimeout !== undefined || s.wrap !== undefined) throw new UsageError(`--ready-timeout and --wrap go with a tap:PORT:'COMMAND' target, not '${text}'`);
   const kernel = parseKernelTarget(text, lab.kernelIp);
   if (kernel) return { kind: 'kernel', kernel, port: kernel.port };
   const service = resolveBuiltin(text);
@@ -203,9 +223,10 @@ function planHttp(s: RunSettings, seeds: RunSeeds): WorkloadPlan {
 export function planRun(s: RunSettings, env: PlanEnv): RunPlan {
   const lab = planAddresses(s.kernelIp, s.stackIp);
   const targetText = s.target ?? 'builtin:goodbye';
-  const target = planTarget(targetText, lab);
+  const target = planTarget(targetText, lab, s);
   const bugs = planBugs(s.bugs ?? []);
   if (target.kind === 'kernel' && bugs.length > 0) throw new UsageError('--bug switches bugs in our stack, which is the client for a kernel-side target: use a builtin: target');
+  if (target.kind === 'foreign' && bugs.length > 0) throw new UsageError("--bug switches bugs in our stack, which a tap: target does not run: use a builtin: target");
   const count = intFlag('jobs', str(s.jobs), 128, 1, 1_000_000);
   const concurrency = intFlag('concurrency', str(s.concurrency), 128, 1, 100_000);
   const timeoutMs = durationFlag('timeout', str(s.timeout), 10_000, 10);
@@ -219,6 +240,7 @@ export function planRun(s: RunSettings, env: PlanEnv): RunPlan {
   else if (s.link === 'tap' || s.link === 'sim') link = s.link;
   else throw new UsageError(`--link must be tap or sim, got '${s.link}'`);
   if (target.kind === 'kernel' && link !== 'tap') throw new UsageError(`kernel-side target '${targetText}' needs --link tap (the lab's kernel side is the server)`);
+  if (target.kind === 'foreign' && link !== 'tap') throw new UsageError(`tap: target '${targetText}' needs --link tap (its stack runs on a TAP device in the lab)`);
 
   let fuzzer: FuzzerKind;
   if (s.fuzzer === undefined) fuzzer = (s.specs?.length ?? 0) > 0 || (target.kind === 'builtin' && target.name === 'http') ? 'http' : 'netcat';

@@ -1,5 +1,6 @@
 import type { JobOutcome, JobResult } from '../fuzzers/netcat/job.js';
 import type { FaultLedger } from './fault-ledger.js';
+import type { RelaySection } from '../reports/run-report.js';
 
 /** What executing a run produced, before the capture is analysed. */
 export interface RawRun {
@@ -23,10 +24,35 @@ export interface RawRun {
   endedAt: number;
   /** A kernel-side target that died during the run (exec targets), in words. */
   targetExited?: string;
+  /** A foreign stack's health (`tap:` targets): a crash, a checker's report, no answer at the end. */
+  targetHealth?: TargetHealth;
+  /** What the relay between a foreign stack's TAP and the lab's moved and lost (`tap:` targets). */
+  relay?: RelaySection;
   /** Our stack's TCP counters at the end (e.g. SYN queue drops: the harness's own limits showing). */
   stackStats: Record<string, number>;
   /** The stack's TCP connections still alive at the end, by state (our side). */
   stackStates: Record<string, number>;
+}
+
+/** How a foreign stack's process ended, when that is a finding. */
+export interface TargetCrash {
+  /** `run`: it ended by itself mid-run; `exit`: its wrapper (--wrap) exited non-zero when stopped. */
+  during: 'run' | 'exit';
+  /** "exited (SIGSEGV)", "exited (code 99)". */
+  how: string;
+  /** Milliseconds from the run's start. */
+  atMs: number;
+  /** The last frame it sent, as run.pcap numbers it, and when (ms from the run's start). */
+  lastFrame: { frame: number; atMs: number } | null;
+  /** Where its stdout and stderr went, and their last lines. */
+  log: string;
+  logTail: string;
+}
+
+export interface TargetHealth {
+  crash?: TargetCrash;
+  /** Why a fresh connection at the end failed. */
+  unresponsive?: string;
 }
 
 export function countOutcomes(jobs: JobResult[]): Record<JobOutcome, number> {

@@ -1,4 +1,4 @@
-import type { Capture, EngineContext, ServedTarget } from './engine.js';
+import { stackRetransmitting, type Capture, type EngineContext, type ServedTarget } from './engine.js';
 import { jobsInWorker } from './job-worker.js';
 import { builtinService, type RunPlan } from './plan.js';
 import { readKernelSockets, type Lab } from '../stack/lab/index.js';
@@ -43,6 +43,7 @@ export async function serveBuiltinOnTap(plan: RunPlan, ctx: EngineContext, lab: 
   builtinService(plan.target).serve(stack);
   return {
     stack,
+    retransmitting: stackRetransmitting(stack),
     // Kernel sockets run in a worker thread: the load must not starve the stack under test.
     jobs: jobsInWorker(plan),
     peerSocketSource: "the kernel's socket table (/proc/net/tcp in the lab namespace)",

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Capture, EngineContext, ServedTarget } from './engine.js';
+import { stackRetransmitting, type Capture, type EngineContext, type ServedTarget } from './engine.js';
 import { jobsInProcess } from './jobs.js';
 import type { RunPlan } from './plan.js';
 import { kernelSockets, stackOnTap } from './target-builtin.js';
@@ -33,6 +33,7 @@ export async function serveKernelOnTap(plan: RunPlan, ctx: EngineContext, lab: L
   const dialer: Dialer = { clock, dial: (_host, port) => stack.connect(lab.kernelIp, port) };
   return {
     stack,
+    retransmitting: stackRetransmitting(stack),
     jobs: jobsInProcess(plan, dialer),
     peerSocketSource: "the kernel-side server's sockets (/proc/net/tcp in the lab namespace)",
     peerSockets: () => kernelSockets(lab, plan.server.port, 'server'),

@@ -3,7 +3,7 @@ import { packets, showCommands } from './commands.js';
 import { escapeXml as esc } from './escape.js';
 import { FINDING_KINDS } from './findings/registry.js';
 import { VERDICTS, type AnalysisReport, type Finding } from './report.js';
-import { countsText } from './counts-text.js';
+import { countsText, relayText } from './counts-text.js';
 import type { Report, RunSection } from './run-report.js';
 import { MAX_TIMELINE_ROWS, stevensSvg, timelineSvg, VERDICT_COLORS } from './svg-graphs.js';
 
@@ -141,9 +141,10 @@ function runHtml(run: RunSection): string {
     ['duration', `${run.duration_ms} ms${run.interrupted ? ' (interrupted)' : ''}`],
     ['jobs ended', countsText(run.job_outcomes)],
     ['peer sockets at the end', `${countsText(run.peer_sockets_at_end.states)} (${run.peer_sockets_at_end.source})`],
-    [run.stack_side === 'client' ? 'our client stack at the end' : 'target stack at the end', countsText(run.stack_connections_at_end)],
     ['replay', run.command],
   ];
+  if (run.stack_side !== 'none') rows.splice(-1, 0, [run.stack_side === 'client' ? 'our client stack at the end' : 'target stack at the end', countsText(run.stack_connections_at_end)]);
   if (run.target_exited) rows.push(['target', run.target_exited]);
+  if (run.relay) rows.push(['relay', relayText(run.relay)]);
   return ['<h2>Run</h2><table>', ...rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k === 'replay' ? `<code>${esc(v)}</code>` : esc(v)}</td></tr>`), '</table>'].join('\n');
 }

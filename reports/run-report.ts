@@ -55,12 +55,29 @@ export interface JobRow {
   http?: Array<{ spec: string; status: number | null; error: string | null; malformed: string | null; first_byte_ms: number | null }>;
 }
 
+/**
+ * Frames the harness relayed between a foreign stack's TAP and the lab's TAP (every frame of the
+ * run, readiness and health probes included), and every place a frame could have been lost,
+ * from the kernel's and the relay's own counters. All zero drops: run.pcap holds every frame.
+ */
+export interface RelaySection {
+  /** Frames the stack sent, passed on to the kernel; frames passed to the stack. */
+  from_stack: number;
+  to_stack: number;
+  /** The kernel dropped these towards the stack (its TAP queue was full, or nobody read it). */
+  dropped_towards_stack: number;
+  /** The stack wrote these but the relay's packet socket never read them (its receive buffer overflowed). */
+  missed_from_stack: number;
+  /** The kernel dropped these towards the relay on the lab's TAP. */
+  dropped_on_lab_tap: number;
+}
+
 /** The run section of report.json: how to replay the run, its settings, and what the run itself saw. */
 export interface RunSection {
   /** The command that replays this run exactly (same seed; on sim also the same bytes). */
   command: string;
   target: string;
-  target_kind: 'builtin' | 'kernel';
+  target_kind: 'builtin' | 'kernel' | 'foreign';
   /** Where the jobs connected (`ip:port`). */
   server: string;
   bugs: Array<{ name: string; summary: string }>;
@@ -87,10 +104,13 @@ export interface RunSection {
   peer_sockets_at_end: { source: string; states: Record<string, number> };
   /** Our stack's TCP connections still alive at the end, by state (the target's, or the client's for a kernel-side server). */
   stack_connections_at_end: Record<string, number>;
-  stack_side: 'target' | 'client';
+  /** Which side our stack played: the target, the client (kernel-side targets), or none (a foreign stack). */
+  stack_side: 'target' | 'client' | 'none';
   stack_tcp_counters: Record<string, number>;
   /** A kernel-side target that ended by itself during the run, in words. */
   target_exited: string | null;
+  /** `tap:` targets: what the relay between the stack's TAP and the lab's moved and lost; null otherwise. */
+  relay: RelaySection | null;
   /** The run's files: the capture, the transition trace and the report files written beside them. */
   files: { pcap: string; frames: number; trace: string; trace_lines: number; report: string; junit: string; html: string };
   job_rows: JobRow[];

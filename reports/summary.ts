@@ -1,6 +1,6 @@
 import { packets, showCommands } from './commands.js';
 import { VERDICTS, type AnalysisReport, type ConnectionRecord, type Finding } from './report.js';
-import { countsText } from './counts-text.js';
+import { countsText, relayText } from './counts-text.js';
 import type { Report } from './run-report.js';
 
 export interface SummaryOptions {
@@ -90,8 +90,9 @@ export function formatRunSummary(report: Report, opts: SummaryOptions = {}): str
     lines.push(`HTTP responses: ${countsText(run.http.statuses)}  (${specs})`);
   }
   lines.push(`peer sockets at the end: ${countsText(run.peer_sockets_at_end.states)}  (${run.peer_sockets_at_end.source})`);
-  lines.push(`${run.stack_side === 'client' ? 'our client stack' : 'target stack'} connections at the end: ${countsText(run.stack_connections_at_end)}`);
+  if (run.stack_side !== 'none') lines.push(`${run.stack_side === 'client' ? 'our client stack' : 'target stack'} connections at the end: ${countsText(run.stack_connections_at_end)}`);
   if (run.target_exited) lines.push(`target: ${run.target_exited}`);
+  if (run.relay) lines.push(`relay: ${relayText(run.relay)}`);
   if (run.fault_stats) {
     lines.push(`injected faults: ${countsText(run.fault_stats)} on ${run.fault_touched_connections ?? 0} connections`);
     for (const e of report.verdict.explained_by_faults) {

@@ -502,6 +502,7 @@ export function sampleRunSection(overrides: Partial<RunSection> = {}): RunSectio
     stack_side: 'target',
     stack_tcp_counters: {},
     target_exited: null,
+    relay: null,
     files: { pcap: 'run.pcap', frames: 30, trace: 'trace.log', trace_lines: 12, report: 'report.json', junit: 'junit.xml', html: 'report.html' },
     job_rows: [],
     job_rows_omitted: 0,

@@ -15,6 +15,14 @@ verdict. Exit 0 clean, 1 findings, 2 usage or environment error.
                       (fuzz list), or a kernel-side server in the lab (--link tap; our stack is
                       the client): tcp://10.77.0.1:PORT, or exec:PORT:'COMMAND' (started in the
                       lab, waited for until it listens on PORT, stopped at the end)
+                      or somebody else's stack on a TAP of its own: tap:PORT:'COMMAND' (started
+                      in the lab with {tap} {ip} {gw} {prefix} filled in and TCPFUZZ_TAP,
+                      TCPFUZZ_STACK_IP, TCPFUZZ_KERNEL_IP, TCPFUZZ_PREFIX_LEN set; every frame is
+                      relayed through the harness; see docs/foreign-stacks.md)
+  --ready-timeout MS  tap: how long the stack may take to open its TAP, answer ARP and accept a
+                      connection (default 10 s); past it, one line says why not (exit 2)
+  --wrap 'CMD'        tap: run the target under CMD, e.g. 'valgrind --error-exitcode=99'; a
+                      non-zero exit when stopped is a target-crashed finding with its report
   --fuzzer F          netcat (default) or http (default with --spec or builtin:http)
   --spec SPEC         pathoc request spec(s) each HTTP job plays on one connection, in order
                       (repeatable; default get:/); fuzz spec render shows the bytes
@@ -41,7 +49,8 @@ verdict. Exit 0 clean, 1 findings, 2 usage or environment error.
   --out DIR           where run.pcap, report.json, junit.xml, report.html and trace.log go
                       (default runs/<timestamp>)
   --hang MS, --slow-handshake MS, --storm N   analysis thresholds
-  --kernel-ip A, --stack-ip A   lab addresses (default 10.77.0.1 and 10.77.0.2)
+  --kernel-ip A, --stack-ip A   lab addresses (default 10.77.0.1 and 10.77.0.2; --stack-ip
+                      serves a tap: stack with a fixed address)
   --json              print report.json to stdout instead of the summary
   --log-level L       pino level (default info; debug prints the TCP transition trace)`;
 
@@ -72,6 +81,8 @@ export const RUN_FLAGS = {
   spec: { type: 'string', multiple: true },
   mutate: { type: 'string' },
   'read-timeout': { type: 'string' },
+  'ready-timeout': { type: 'string' },
+  wrap: { type: 'string' },
 } as const;
 
 type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>['values'];
@@ -103,6 +114,8 @@ export function settingsFromFlags(v: RunFlagValues): RunSettings {
     specs: v.spec,
     mutate: v.mutate,
     readTimeout: v['read-timeout'],
+    readyTimeout: v['ready-timeout'],
+    wrap: v.wrap,
   };
 }
 

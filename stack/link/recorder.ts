@@ -12,6 +12,8 @@ export class RecordingLink implements Link {
   readonly maxFrame: number;
   private receiver: ((frame: Uint8Array) => void) | undefined;
   private recording = true;
+  /** The last frame sent through this link (towards the capture point): its pcap frame number and time. */
+  lastSent: { frame: number; timeMs: number } | undefined;
 
   constructor(
     private readonly inner: Link,
@@ -26,7 +28,11 @@ export class RecordingLink implements Link {
   }
 
   send(frame: Uint8Array): void {
-    if (this.recording) this.writer.write(this.clock.now(), frame);
+    if (this.recording) {
+      const now = this.clock.now();
+      this.writer.write(now, frame);
+      this.lastSent = { frame: this.writer.frames, timeMs: now };
+    }
     this.inner.send(frame);
   }
 
