@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Capture, EngineContext, ServedTarget } from './engine.js';
 import { jobsInWorker } from './job-worker.js';
@@ -17,7 +18,7 @@ import { PcapWriter } from '../stack/pcap/writer.js';
 import { foreignCommand, foreignEnv, type ForeignAttachment } from '../targets/foreign.js';
 import { isReady, notReadyReason, ReadinessWatch, unresponsiveReason, type ConnectOutcome, type ReadinessFacts } from '../targets/foreign-ready.js';
 import { TargetStartError } from '../targets/registry.js';
-import { exitWords, startTargetProcess, type TargetProcess } from '../targets/target-process.js';
+import { exitWords, startTargetProcess, type ProcessExit, type TargetProcess } from '../targets/target-process.js';
 
 /**
  * `tap:PORT:'COMMAND'`: somebody else's stack on a TAP of its own. The harness makes that TAP
@@ -41,6 +42,16 @@ const CONNECT_TRY_MS = 1_000;
 const HEALTH_TIMEOUT_MS = 5_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * How the process ended, in words; a shell's exit code above 128 is the signal that killed the
+ * command it ran (`sh -c` forks it), so that is named too.
+ */
+function crashWords(exit: ProcessExit): string {
+  const code = exit.code ?? 0;
+  const signal = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
+  return exit.signal === null && code > 128 && signal !== undefined ? `was killed by ${signal} (the shell's exit code ${code})` : exitWords(exit);
+}
 
 /** One kernel-socket connect to the stack, reset at once when it succeeds (no TIME_WAIT, nothing left). */
 function probeConnect(host: string, port: number, timeoutMs: number): Promise<ConnectOutcome> {
@@ -113,12 +124,13 @@ export async function serveForeignOnTap(plan: RunPlan, ctx: EngineContext, lab: 
   let socket: PacketSocketLink | undefined;
   let relay: LinkRelay | undefined;
   let proc: TargetProcess | undefined;
+  // The process first: a stack whose device vanished under it would die of that, not of the run.
   const teardown = async (): Promise<void> => {
+    await proc?.stop();
     relay?.close();
     socket?.close();
     tap.close();
     probes.close();
-    await proc?.stop();
   };
   const attachment: ForeignAttachment = { tap: tap.ifname, stackIp: lab.stackIp, kernelIp: lab.kernelIp, prefixLen: lab.prefixLen };
   const command = foreignCommand(t.foreign, attachment, t.wrap);
@@ -153,7 +165,7 @@ export async function serveForeignOnTap(plan: RunPlan, ctx: EngineContext, lab: 
   void running.exited.then((exit) => {
     if (!exit.beforeStop) return;
     const last = capture.recorder?.lastSent;
-    crash = { during: 'run', how: exitWords(exit), atMs: clock.now(), lastFrame: last ? { frame: last.frame, atMs: last.timeMs } : null, log, logTail: running.logTail() };
+    crash = { during: 'run', how: crashWords(exit), atMs: clock.now(), lastFrame: last ? { frame: last.frame, atMs: last.timeMs } : null, log, logTail: running.logTail() };
   });
 
   const relayTally = (): RelaySection => {

@@ -55,11 +55,15 @@ function values(a: ForeignAttachment): Record<(typeof PLACEHOLDERS)[number], str
   return { tap: a.tap, ip: ipv4ToString(a.stackIp), gw: ipv4ToString(a.kernelIp), prefix: String(a.prefixLen) };
 }
 
-/** COMMAND with its placeholders filled in, behind `wrap` (e.g. `valgrind --error-exitcode=99`) when given. */
+/**
+ * COMMAND with its placeholders filled in, behind `wrap` (e.g. `valgrind --error-exitcode=99`)
+ * when given. A wrapper is exec'd in place of the shell: stopping the target signals its whole
+ * process group, and a shell that died of that signal would hide the checker's exit code.
+ */
 export function foreignCommand(t: ForeignTarget, a: ForeignAttachment, wrap: string | null): string {
   const v = values(a);
   const command = t.command.replace(/\{(tap|ip|gw|prefix)\}/g, (_m, k: keyof typeof v) => v[k]);
-  return wrap ? `${wrap} ${command}` : command;
+  return wrap ? `exec ${wrap} ${command}` : command;
 }
 
 /** The environment variables a foreign stack is given. */

@@ -22,7 +22,7 @@ export const targetCrashed: RunRule = {
       };
     }
     return {
-      title: `${ctx.plan.targetText} ${c.how} ${s(c.atMs)} into the run`,
+      title: `${ctx.plan.targetText} ${c.how}, ${s(c.atMs)} into the run`,
       explanation: `The stack's process ended by itself while the jobs ran; ${last}. Whatever the kernel sent after that met a TAP nobody read. Its stdout and stderr are in ${c.log}.${report}`,
       jobs: [],
     };
