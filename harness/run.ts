@@ -46,6 +46,7 @@ export async function executeRun(plan: RunPlan, opts: ExecuteOptions): Promise<R
       // The capture ran until the run stopped, not until its last frame: a missing FIN or a hang
       // is judged against that instant.
       captureEndUnixS: raw.endedAt / 1000,
+      peerStates: raw.peerSockets,
     });
     const report = buildRunReport(plan, raw, analysis, judge(plan, raw, analysis));
     writeReportFiles(report, plan.outDir);

@@ -5,7 +5,9 @@ import { PcapFormatError, visitPcapFile, type PcapRecord, type PcapVisitor } fro
 import type { Connection } from './connection.js';
 import { decodeTcpSegment, SKIP_NOT_IPV4, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_OK } from './decode.js';
 import { FindingCollector } from './findings/collector.js';
-import { FINDING_KINDS, FINDING_RULES, type CaptureFindingRule, type FindingKind } from './findings/registry.js';
+import { CAPTURE_WIDE_RULES, FINDING_KINDS, FINDING_RULES, type CaptureFindingRule, type FindingKind } from './findings/registry.js';
+import { rankFindings } from './findings/rank.js';
+import type { CaptureWideCheck, CaptureWideRule } from './findings/rule.js';
 import { FlowTable } from './flows.js';
 import { buildConnection, buildTrace, orient, type ServerHint } from './record.js';
 import {
@@ -31,6 +33,8 @@ export interface AnalyzeOptions {
   thresholds?: Partial<Thresholds>;
   /** The finding rules run on every connection (default: the whole registry, FINDING_RULES). */
   rules?: readonly CaptureFindingRule[];
+  /** The rules about a server's connections together (default: CAPTURE_WIDE_RULES; none when `rules` is given). */
+  wideRules?: readonly CaptureWideRule[];
   /** Connection records kept in the report (flagged ones first); the rest are counted only. */
   maxRecords?: number;
   /** Time–sequence graphs kept (flagged connections only). */
@@ -48,6 +52,11 @@ export interface AnalyzeOptions {
    * missing FINs are judged against the capture's end; without this it is the last record.
    */
   captureEndUnixS?: number;
+  /**
+   * Client socket states at the end (`ip:port` → Linux's state name), when the caller read a
+   * socket table (`fuzz run`): evidence the capture alone does not have.
+   */
+  peerStates?: ReadonlyMap<string, string>;
   /** Receives every connection record as it is finalised (streaming consumers). */
   onConnection?: (record: ConnectionRecord) => void;
   /**
@@ -99,7 +108,9 @@ export class Analyzer {
   private readonly onConnection: ((r: ConnectionRecord) => void) | undefined;
   private readonly onSegment: ((s: TcpSegment, stream: number, flags: number) => void) | undefined;
   private readonly captureEndUnixS: number | undefined;
-  private readonly flows = new FlowTable((c) => this.finalize(c, c.lastNs), new TraceArena());
+  private readonly flows: FlowTable;
+  private readonly peerStates: ReadonlyMap<string, string> | undefined;
+  private readonly wide: CaptureWideCheck[];
   private readonly seg = emptySegment();
   private readonly collector = new FindingCollector();
   private closedQueue: Connection[] = [];
@@ -134,6 +145,9 @@ export class Analyzer {
     this.onConnection = opts.onConnection;
     this.onSegment = opts.onSegment;
     this.captureEndUnixS = opts.captureEndUnixS;
+    this.peerStates = opts.peerStates;
+    this.wide = (opts.wideRules ?? (opts.rules ? [] : CAPTURE_WIDE_RULES)).map((r) => r.start(this.thresholds));
+    this.flows = new FlowTable((c) => this.finalize(c, c.lastNs), new TraceArena(), this.thresholds.stall_ms * 1e6);
   }
 
   push(r: PcapRecord): void {
@@ -221,7 +235,7 @@ export class Analyzer {
         c2s: { ...this.c2s },
         s2c: { ...this.s2c },
       },
-      findings: this.collector.build(this.thresholds),
+      findings: rankFindings([...this.collector.build(this.thresholds), ...this.wide.flatMap((w) => w.findings())]),
       connections: records.sort(byStream),
       connections_omitted: this.connections - records.length,
       timeline: timeline.sort(byStream),
@@ -251,8 +265,12 @@ export class Analyzer {
 
   private finalize(conn: Connection, endNs: number): void {
     conn.finalized = true;
-    const built = buildConnection(conn, endNs, this.thresholds, this.hint, this.rules);
+    const built = buildConnection(conn, endNs, this.thresholds, this.hint, this.rules, this.peerStates);
     const r = built.record;
+    if (this.wide.length > 0) {
+      const client = orient(conn, this.hint).client;
+      for (const w of this.wide) w.add(conn, r, client);
+    }
     this.connections++;
     this.byVerdict[r.close.verdict]++;
     for (const k of r.findings) this.byFinding[k]++;

@@ -76,6 +76,17 @@ export interface StallSpan {
   endFrame: number;
 }
 
+/** A time data stopped moving while some was outstanding: from the last progress to the next. */
+export interface StallGap {
+  startNs: number;
+  endNs: number;
+  startFrame: number;
+  endFrame: number;
+}
+
+/** Gaps kept per direction (the rest are counted). */
+const MAX_GAPS_KEPT = 8;
+
 export interface RawAnomaly {
   flags: number;
   frame: number;
@@ -161,6 +172,19 @@ export class SideStats {
   /** The last segment this side sent retransmitted sequence space the peer had already acknowledged. */
   lastWasCoveredRetransmission = false;
   synAckAfterPeerClose = 0;
+  /**
+   * Progress of this side's data: the last time a new byte was sent or the peer's ACK advanced
+   * over it, and whether data was outstanding then. Gaps between progress while data was
+   * outstanding longer than the stall bound are kept (RTO backoff, a lost retransmission).
+   */
+  progressNs = -1;
+  progressFrame = 0;
+  highAck = 0;
+  highAckSet = false;
+  outstanding = false;
+  gaps: StallGap[] = [];
+  gapCount = 0;
+  maxGapNs = 0;
 
   /** Counts payload bytes beyond the highest sequence number seen so far (tcptrace's unique bytes). */
   countUnique(seq: number, len: number): void {
@@ -214,6 +238,15 @@ export class Connection {
   firstSynNs = -1;
   firstSynAckNs = -1;
   private synAckSeq = 0;
+  /**
+   * Bare ACKs (no SYN/ACK yet) answering the SYN side: a TIME_WAIT ACK (RFC 9293 §3.10.7.4) or
+   * a challenge ACK (RFC 5961 §4); and the RSTs the SYN side sent back before any SYN/ACK, which
+   * RFC 9293 §3.10.7.3 asks of a SYN-SENT that gets an unacceptable ACK: part of the handshake.
+   */
+  ackToSyn = 0;
+  ackToSynFrame = 0;
+  ackToSynNs = -1;
+  handshakeRsts = 0;
   /** The client's first ACK of the server's ISN: the handshake's third segment on the wire. */
   handshakeAckNs = -1;
   handshakeAckFrame = 0;
@@ -259,6 +292,8 @@ export class Connection {
     s: TcpSegment,
     fromSide: 0 | 1,
     private readonly arena: TraceArena,
+    /** Data not moving for longer than this while outstanding is a stall gap. */
+    private readonly stallNs: number,
   ) {
     this.ip = fromSide === 0 ? [s.src, s.dst] : [s.dst, s.src];
     this.port = fromSide === 0 ? [s.srcPort, s.dstPort] : [s.dstPort, s.srcPort];
@@ -341,6 +376,17 @@ export class Connection {
       }
     }
 
+    if (this.synSide >= 0 && this.synAckSide < 0) {
+      if (side !== this.synSide && (fl & (SYN | RST | ACK)) === ACK) {
+        if (this.ackToSyn++ === 0) {
+          this.ackToSynFrame = s.frame;
+          this.ackToSynNs = t;
+        }
+      } else if (side === this.synSide && fl & RST && this.ackToSyn > 0) {
+        this.handshakeRsts++;
+      }
+    }
+
     if (fl & FIN) {
       d.finCount++;
       d.sentDataOrFin = true;
@@ -383,8 +429,10 @@ export class Connection {
     const covered = retransmitted && p.ackSeen && seqLe((seq + len + synFin) >>> 0, this.analysis.sides[side ^ 1]!.lastack);
     if (retransmitted) this.countStorm(d, s, synFin);
     // Retransmission after close: after the peer's RST or our own, or of data the peer acknowledged
-    // after it sent its FIN. A correct stack has nothing left to resend in any of these cases.
-    if (retransmitted && (p.rstCount > 0 || d.rstCount > 0 || (p.finCount > 0 && covered))) {
+    // after it sent its FIN. A correct stack has nothing left to resend in any of these cases. A
+    // SYN is never one: on a 4-tuple whose connection closed or was reset it starts a new one
+    // (Wireshark's reused-ports rule), e.g. Linux's SYN again after the RST it sent to a TIME_WAIT ACK.
+    if (retransmitted && (fl & (SYN | ACK)) !== SYN && (p.rstCount > 0 || d.rstCount > 0 || (p.finCount > 0 && covered))) {
       if (d.afterCloseCount++ === 0) d.afterCloseFirstNs = t;
       d.afterCloseLastNs = t;
       keepFrame(d.afterClose, s.frame);
@@ -396,8 +444,41 @@ export class Connection {
     }
     d.lastWasCoveredRetransmission = covered;
 
+    this.trackProgress(s, side, f);
     if ((d.finCount > 0 && p.finCount > 0) || d.rstCount > 0 || p.rstCount > 0) this.closed = true;
     this.recordTrace(s, side, f);
+  }
+
+  /**
+   * Data progress per direction: new bytes from `side`, or its peer's ACK moving forward over
+   * them. A gap between two progress events while data was outstanding, longer than the stall
+   * bound, is kept: the sender waited on a timer (RTO backoff) or a retransmission was lost.
+   */
+  private trackProgress(s: TcpSegment, side: 0 | 1, f: number): void {
+    const d = this.stats[side];
+    const p = this.stats[side ^ 1]!;
+    if (s.len > 0 && (f & (A_ANY_RETRANSMISSION | A_OUT_OF_ORDER)) === 0) this.progress(d, s);
+    if (s.flags & ACK && (!p.highAckSet || seqGt(s.ack, p.highAck))) {
+      p.highAck = s.ack;
+      p.highAckSet = true;
+      this.progress(p, s);
+    }
+    for (const k of [0, 1] as const) {
+      const me = this.stats[k];
+      me.outstanding = me.dataPkts > 0 && (!me.highAckSet || seqGt(this.analysis.sides[k].nextseq, me.highAck));
+    }
+  }
+
+  /** A progress event for `d`'s data at segment `s`; `d.outstanding` is still the state before it. */
+  private progress(d: SideStats, s: TcpSegment): void {
+    const gap = s.tNs - d.progressNs;
+    if (d.outstanding && d.progressNs >= 0 && gap > this.stallNs) {
+      d.gapCount++;
+      if (gap > d.maxGapNs) d.maxGapNs = gap;
+      if (d.gaps.length < MAX_GAPS_KEPT) d.gaps.push({ startNs: d.progressNs, endNs: s.tNs, startFrame: d.progressFrame, endFrame: s.frame });
+    }
+    d.progressNs = s.tNs;
+    d.progressFrame = s.frame;
   }
 
   /**

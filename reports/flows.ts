@@ -29,6 +29,8 @@ export class FlowTable {
   constructor(
     private readonly retire: (conn: Connection) => void,
     private readonly arena: TraceArena,
+    /** Connections count data not moving for longer than this as a stall gap. */
+    private readonly stallNs: number,
   ) {}
 
   lookup(s: TcpSegment): Connection {
@@ -87,7 +89,7 @@ export class FlowTable {
   }
 
   private create(key: number, s: TcpSegment, side: 0 | 1): Connection {
-    const conn = new Connection(this.nextStream++, s, side, this.arena);
+    const conn = new Connection(this.nextStream++, s, side, this.arena, this.stallNs);
     conn.nextInBucket = this.buckets.get(key);
     this.buckets.set(key, conn);
     this.size++;

@@ -102,19 +102,40 @@ function directionRecord(d: SideStats): DirectionRecord {
 }
 
 /**
- * The verdict rules (shared notes §2.2), in order: refused, unanswered, reset, complete,
- * half-closed, then hang or open for connections nobody closed.
+ * How long after an unacknowledged FIN the capture must go on before the FIN's fate is known: its
+ * sender retransmits it by then if the peer never got it (RFC 6298 §2.4's 1 s lower bound on the
+ * RTO; Linux's is 200 ms).
  */
-function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds, stallOpen: [boolean, boolean]): Closing {
+export const FIN_RETRANSMIT_WAIT_NS = 1000e6;
+
+/** Socket states (Linux's names) in which a client's socket shows a close not finished. */
+const HALF_CLOSED_STATES = new Set(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'CLOSE_WAIT', 'LAST_ACK']);
+
+/**
+ * The verdict rules (shared notes §2.2), in order: a SYN answered by a bare ACK, refused,
+ * unanswered, reset, complete, half-closed (or undetermined, when the capture cannot tell), then
+ * hang or open for connections nobody closed. `peerState` is the client socket's state at the
+ * end when a socket table was read (a run), else undefined.
+ */
+function decideVerdict(conn: Connection, c: 0 | 1, endNs: number, t: Thresholds, stallOpen: [boolean, boolean], peerState: string | undefined): Closing {
   const cs = conn.stats[c];
   const ss = conn.stats[c ^ 1]!;
   const idleNs = endNs - Math.max(cs.lastPayloadNs, ss.lastPayloadNs, conn.handshakeAckNs, conn.firstNs);
   const none: WaitReason[] = [];
+  if (cs.syn > 0 && ss.synAck === 0 && conn.ackToSyn > 0) return { verdict: 'answered-by-ack', waiting: none, idleNs };
   if (cs.syn > 0 && ss.synAck === 0 && ss.rstCount > 0) return { verdict: 'refused', waiting: none, idleNs };
   if (cs.syn > 0 && ss.synAck === 0) return { verdict: 'unanswered', waiting: none, idleNs };
-  if (cs.rstCount + ss.rstCount > 0 && !resetAfterClose(cs, ss)) return { verdict: 'reset', waiting: none, idleNs };
+  // The SYN side's RSTs to a bare ACK before the handshake are the handshake's, not an abort.
+  const clientRsts = cs.rstCount - (conn.synSide === c ? conn.handshakeRsts : 0);
+  if (clientRsts + ss.rstCount > 0 && !resetAfterClose(cs, ss)) return { verdict: 'reset', waiting: none, idleNs };
   if (cs.finCount > 0 && ss.finCount > 0) return { verdict: 'complete', waiting: none, idleNs };
-  if (cs.finCount > 0 || ss.finCount > 0) return { verdict: 'half-closed', waiting: none, idleNs };
+  if (cs.finCount > 0 || ss.finCount > 0) {
+    const closer = cs.finCount > 0 ? cs : ss;
+    // An acknowledged FIN put the peer in CLOSE_WAIT; an unacknowledged one is known lost or
+    // ignored only once its sender had time to resend it, or when the socket table says so.
+    const known = closer.finAcked || closer.finCount > 1 || endNs - closer.firstFinNs >= FIN_RETRANSMIT_WAIT_NS || (peerState !== undefined && HALF_CLOSED_STATES.has(peerState));
+    return { verdict: known ? 'half-closed' : 'undetermined', waiting: none, idleNs };
+  }
   const waiting = waitReasons(conn, c, stallOpen);
   const hang = idleNs >= t.hang_ms * 1e6 && waiting.length > 0;
   return { verdict: hang ? 'hang' : 'open', waiting, idleNs };
@@ -159,6 +180,10 @@ function stateGuess(conn: Connection, c: 0 | 1, v: Verdict): { client: TcpState;
   switch (v) {
     case 'refused':
       return { client: 'CLOSED', server: 'LISTEN' };
+    case 'answered-by-ack':
+      return { client: 'SYN_SENT', server: 'unknown' };
+    case 'undetermined':
+      return cs.finCount > 0 ? { client: 'FIN_WAIT1', server: 'unknown' } : { client: 'unknown', server: 'FIN_WAIT1' };
     case 'unanswered':
       return { client: 'SYN_SENT', server: 'unknown' };
     case 'reset':
@@ -195,6 +220,7 @@ export function buildConnection(
   t: Thresholds,
   hint: ServerHint | null,
   rules: readonly CaptureFindingRule[],
+  peerStates?: ReadonlyMap<string, string>,
 ): BuiltConnection {
   const { client: c, from } = orient(conn, hint);
   const s = (c ^ 1) as 0 | 1;
@@ -207,8 +233,9 @@ export function buildConnection(
       conn.endStall(conn.stats[k], endNs, conn.lastFrame);
     }
   }
-  const closing = decideVerdict(conn, c, endNs, t, stallOpen);
   const clientEp = endpoint(conn, c);
+  const peerState = peerStates?.get(`${clientEp.ip}:${clientEp.port}`);
+  const closing = decideVerdict(conn, c, endNs, t, stallOpen, peerState);
   const serverEp = endpoint(conn, s);
   const c2s = directionRecord(cs);
   const s2c = directionRecord(ss);
@@ -266,7 +293,7 @@ export function buildConnection(
     findings: [],
   };
 
-  const findings = detectFindings({ conn, client: c, server: s, record, closing, endNs, thresholds: t }, rules);
+  const findings = detectFindings({ conn, client: c, server: s, record, closing, endNs, thresholds: t, peerState }, rules);
   record.findings = [...new Set(findings.map((f) => f.rule.kind))];
   const pair = (k: (d: SideStats) => number): [number, number] => [k(cs), k(ss)];
   const counts: EndpointCounts = {

@@ -6,7 +6,12 @@
  */
 import type { FindingKind } from './findings/kinds.js';
 
-export const VERDICTS = ['complete', 'reset', 'refused', 'unanswered', 'half-closed', 'hang', 'open'] as const;
+/**
+ * How a connection ended. `answered-by-ack`: the SYN got a bare ACK and no SYN/ACK (a TIME_WAIT or
+ * challenge ACK); `undetermined`: one side closed, its FIN is unacknowledged, and the capture ended
+ * before a retransmission could show whether the peer got it (and no socket table says).
+ */
+export const VERDICTS = ['complete', 'reset', 'refused', 'answered-by-ack', 'unanswered', 'half-closed', 'undetermined', 'hang', 'open'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** The capture's finding kinds (reports/findings/kinds.ts, one rule each in the registry). */
@@ -41,6 +46,10 @@ export interface Thresholds {
   after_close_count: number;
   /** This many duplicate ACKs after FIN, each answering a retransmission of acknowledged data, make a finding. */
   dup_ack_after_fin_count: number;
+  /** Data outstanding and not moving (no new byte, no ACK advance) for longer than this is a stall. */
+  stall_ms: number;
+  /** This many connections to one server at least before their ISNs are judged (RFC 6528). */
+  isn_min_connections: number;
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -51,6 +60,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   zero_window_ms: 1000,
   after_close_count: 2,
   dup_ack_after_fin_count: 2,
+  stall_ms: 1000,
+  isn_min_connections: 8,
 };
 
 /** Per-direction counters; the `tshark` column of TSHARK_COUNTERS says which ones equal tshark's. */

@@ -9,6 +9,8 @@ export const VERDICT_COLORS: Record<Verdict, string> = {
   refused: '#8e24aa',
   unanswered: '#6d4c41',
   'half-closed': '#ef6c00',
+  undetermined: '#9e9e9e',
+  'answered-by-ack': '#8d6e63',
   hang: '#d81b60',
   open: '#1565c0',
 };

@@ -64,6 +64,15 @@ const FIRES: Record<FindingKind, () => Scenario> = {
       c.send(1, ACK, { window: 65535 }).send(0, PSH | ACK, { len: 1000 }).send(1, ACK);
     }),
   'duplicate-ack-after-fin': goodbye,
+  // A SYN to a 4-tuple the server still holds in TIME_WAIT: a bare ACK, the client's RST, its SYN again.
+  'syn-answered-by-ack': () => built(80, (c) => c.send(0, SYN).send(1, ACK, { seq: 7000, ack: 4242 }).send(0, RST, { seq: 4242, dt: 1 }).send(0, SYN, { seq: 100 })),
+  // The request's only acknowledgement comes 1.5 s later, after its retransmission.
+  stall: () =>
+    built(
+      80,
+      (c) => c.handshake().send(0, PSH | ACK, { len: 100, dt: 1.5 }).send(0, PSH | ACK, { len: 100, seq: 101 }).send(1, ACK).send(0, FIN | ACK).send(1, FIN | ACK).send(0, ACK),
+      { captureEndUnixS: 1010 },
+    ),
 };
 
 /** Request, answer, a FIN each way, every segment acknowledged; the capture ends 10 s later. */

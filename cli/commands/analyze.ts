@@ -29,7 +29,9 @@ thresholds (findings):
   --slow-handshake MS     SYN→SYN/ACK or SYN→ACK slower than this (default ${d.slow_handshake_ms} ms)
   --zero-window MS        a zero window held this long (default ${d.zero_window_ms} ms)
   --after-close N         retransmissions after close (default ${d.after_close_count})
-  --dup-ack-after-fin N   duplicate ACKs after FIN answering resent data (default ${d.dup_ack_after_fin_count})`;
+  --dup-ack-after-fin N   duplicate ACKs after FIN answering resent data (default ${d.dup_ack_after_fin_count})
+  --stall MS              data outstanding and not moving this long is a stall (default ${d.stall_ms} ms)
+  --isn-min N             judge a server's ISNs from N connections on (default ${d.isn_min_connections})`;
 
 const FLAGS = {
   server: { type: 'string' },
@@ -43,6 +45,8 @@ const FLAGS = {
   'zero-window': { type: 'string' },
   'after-close': { type: 'string' },
   'dup-ack-after-fin': { type: 'string' },
+  stall: { type: 'string' },
+  'isn-min': { type: 'string' },
 } as const;
 
 function thresholdsFrom(v: Record<string, string | boolean | undefined>): Thresholds {
@@ -55,6 +59,8 @@ function thresholdsFrom(v: Record<string, string | boolean | undefined>): Thresh
     zero_window_ms: durationFlag('zero-window', s('zero-window'), d.zero_window_ms),
     after_close_count: intFlag('after-close', s('after-close'), d.after_close_count, 1, 1000),
     dup_ack_after_fin_count: intFlag('dup-ack-after-fin', s('dup-ack-after-fin'), d.dup_ack_after_fin_count, 1, 1000),
+    stall_ms: durationFlag('stall', s('stall'), d.stall_ms),
+    isn_min_connections: intFlag('isn-min', s('isn-min'), d.isn_min_connections, 2, 1_000_000),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { RunRule } from './rule.js';
-import { FINDING_RULES } from '../../reports/findings/registry.js';
+import { CAPTURE_WIDE_RULES, FINDING_RULES } from '../../reports/findings/registry.js';
 import type { FindingRuleInfo } from '../../reports/findings/rule.js';
 import { wrongData } from './wrong-data.js';
 import { malformedResponse } from './malformed-response.js';
@@ -16,6 +16,6 @@ export const RUN_RULES: readonly RunRule[] = [wrongData, malformedResponse, targ
  * `fuzz list --findings` and the README's table show them.
  */
 export const ALL_FINDING_RULES: readonly (FindingRuleInfo & { source: 'capture' | 'run' })[] = [
-  ...FINDING_RULES.map((r) => ({ kind: r.kind, severity: r.severity, summary: r.summary, source: 'capture' as const })),
+  ...[...FINDING_RULES, ...CAPTURE_WIDE_RULES].map((r) => ({ kind: r.kind, severity: r.severity, summary: r.summary, source: 'capture' as const })),
   ...RUN_RULES.map((r) => ({ kind: r.kind, severity: r.severity, summary: r.summary, source: 'run' as const })),
 ];

@@ -14,6 +14,8 @@ export const FINDING_KINDS = [
   'slow-handshake',
   'zero-window-stall',
   'duplicate-ack-after-fin',
+  'syn-answered-by-ack',
+  'stall',
 ] as const;
 
 export type FindingKind = (typeof FINDING_KINDS)[number];

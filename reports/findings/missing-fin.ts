@@ -34,7 +34,9 @@ export const missingFin = defineRule({
       `${capitalized(peer)} closed ${peer.its} side (sent FIN) and ${self.name} never sent ${self.its} own FIN by the end of the capture` +
       `${t.fin_wait_ms > 0 ? ` (${t.fin_wait_ms} ms or more later)` : ''}: ` +
       `${peer.name} wait${peer.s} in FIN_WAIT2 (FIN acknowledged) or FIN_WAIT1 (not even acknowledged) — here ${tagSummary(g)} — ` +
-      `and ${self.possessive} sockets sit in CLOSE_WAIT. An application that reads end-of-file and never calls close(), ` +
+      `and where ${self.name} acknowledged the FIN, RFC 9293 puts ${self.possessive} sockets in CLOSE_WAIT (the capture shows the ACK; ` +
+      `only a socket table shows the socket). An unacknowledged FIN is claimed only once its sender had time to resend it, or a socket ` +
+      `table showed the state. An application that reads end-of-file and never calls close(), ` +
       `or a stack whose close is lost, does this; the half-open sockets pile up until a timeout (RFC 9293 §3.6).`
     );
   },

@@ -11,8 +11,11 @@ import { refused } from './refused.js';
 import { reset } from './reset.js';
 import { retransmitAfterClose } from './retransmit-after-close.js';
 import { retransmitStorm } from './retransmit-storm.js';
-import type { FindingRule } from './rule.js';
+import { predictableIsn } from './predictable-isn.js';
+import type { CaptureWideRule, FindingRule } from './rule.js';
 import { slowHandshake } from './slow-handshake.js';
+import { stall } from './stall.js';
+import { synAnsweredByAck } from './syn-answered-by-ack.js';
 import { unansweredSyn } from './unanswered-syn.js';
 import { zeroWindowStall } from './zero-window-stall.js';
 
@@ -32,7 +35,12 @@ export const FINDING_RULES = [
   slowHandshake,
   zeroWindowStall,
   duplicateAckAfterFin,
+  synAnsweredByAck,
+  stall,
 ] as const satisfies RulesFor<typeof FINDING_KINDS>;
+
+/** The rules about a server's connections together, after the per-connection ones. */
+export const CAPTURE_WIDE_RULES: readonly CaptureWideRule[] = [predictableIsn];
 
 /** A rule of the registry (its kind is a FindingKind). */
 export type CaptureFindingRule = FindingRule<FindingKind>;

@@ -43,6 +43,8 @@ export interface FindingContext {
   /** The end of the capture, or of the connection when it was retired early after closing. */
   readonly endNs: number;
   readonly thresholds: Thresholds;
+  /** The client socket's state at the end, when the caller read a socket table (a run). */
+  readonly peerState: string | undefined;
 }
 
 /** One finding on one connection, as a rule reports it; the caller adds the kind and the connection. */
@@ -106,6 +108,21 @@ export interface FindingRule<K extends string = string> extends FindingRuleInfo<
   explain(g: FindingGroup, t: Thresholds): string;
   /** The tcpdump/tshark filters that show the group's packets, with their counts. */
   show(g: FindingGroup, tot: EndpointTotals): ShowFilter;
+}
+
+/**
+ * A rule about a server's connections taken together (their ISNs), not about one connection:
+ * `start` gives a fresh check for one analysis, fed every finalised connection; it reports at
+ * the end. Its kind is listed with the others (`fuzz list --findings`).
+ */
+export interface CaptureWideRule extends FindingRuleInfo {
+  start(t: Thresholds): CaptureWideCheck;
+}
+
+export interface CaptureWideCheck {
+  /** One finalised connection, its record, and which side is its client. */
+  add(conn: Connection, record: ConnectionRecord, client: 0 | 1): void;
+  findings(): Finding[];
 }
 
 /** Keeps a rule's kind as its literal type (a misspelt kind does not compile), for the registry's check. */
