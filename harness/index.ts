@@ -11,7 +11,8 @@ import { createLogger } from '../stack/log.js';
 import { randomSeed } from '../stack/rng.js';
 import { UsageError } from '../stack/user-error.js';
 import type { Report } from '../reports/run-report.js';
-import { reportFilePaths } from '../reports/write.js';
+import { compareRuns } from '../reports/versus.js';
+import { reportFilePaths, writeReportFiles } from '../reports/write.js';
 
 /**
  * The harness as a library: one run is `planRun(settings, env)` → `runPlan(plan)` → a Report.
@@ -74,6 +75,17 @@ export interface RunOptions {
  * (written to the plan's folder too).
  */
 export async function runPlan(plan: RunPlan, opts: RunOptions): Promise<Report> {
+  const report = await runOne(plan, opts);
+  if (!plan.versus) return report;
+  // --versus: the same jobs against the reference, then the run's report names what is the target's alone.
+  opts.events({ type: 'notice', level: 'info', message: `versus: the same ${plan.jobs.count} jobs against ${plan.versus.targetText}` });
+  const reference = await runOne(plan.versus, opts);
+  const compared: Report = { ...report, versus: compareRuns(report, reference, reportFilePaths(plan.versus.outDir).json) };
+  writeReportFiles(compared, plan.outDir);
+  return compared;
+}
+
+async function runOne(plan: RunPlan, opts: RunOptions): Promise<Report> {
   checkWritableDir(plan.outDir);
   if (plan.link === 'sim' || insideLab()) return executeRun(plan, { log: createLogger(opts.logLevel), events: opts.events });
   await inLabChild({ kind: 'run', plan, logLevel: opts.logLevel }, join(plan.outDir, 'lab-request.json'), { netns: plan.netns ?? undefined, events: opts.events });

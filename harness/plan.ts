@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { durationFlag, intFlag } from './flag-values.js';
 import { ipv4ToString, parseIpv4, type Ipv4 } from '../stack/addr.js';
 import { checkNetnsName } from '../stack/lab/namespace.js';
@@ -54,6 +55,8 @@ export interface RunSettings {
   readyTimeout?: string | number | undefined;
   /** `tap:` targets: a command the target runs under (`valgrind --error-exitcode=99`). */
   wrap?: string | undefined;
+  /** A second target that plays the same jobs (same seed, same workload), for comparison. */
+  versus?: string | undefined;
 }
 
 /**
@@ -138,6 +141,8 @@ export interface RunPlan {
   /** Thresholds handed to the analysis. */
   readonly thresholds: { readonly hangMs: number; readonly slowHandshakeMs: number; readonly stormCount: number };
   readonly outDir: string;
+  /** `--versus TARGET`: the same run against a reference target (its report in OUT/versus), or null. */
+  readonly versus: RunPlan | null;
 }
 
 /** What planning may look at besides the settings (injected, so `planRun` stays pure). */
@@ -220,7 +225,8 @@ function planHttp(s: RunSettings, seeds: RunSeeds): WorkloadPlan {
   return { fuzzer: 'http', specs, mutate, readTimeoutMs, playlists: variants.map(parse), playlistSpecs: variants.map((v) => [v]) };
 }
 
-export function planRun(s: RunSettings, env: PlanEnv): RunPlan {
+/** One run's plan, without its --versus. */
+function planOne(s: RunSettings, env: PlanEnv): RunPlan {
   const lab = planAddresses(s.kernelIp, s.stackIp);
   const targetText = s.target ?? 'builtin:goodbye';
   const target = planTarget(targetText, lab, s);
@@ -283,7 +289,38 @@ export function planRun(s: RunSettings, env: PlanEnv): RunPlan {
       stormCount: intFlag('storm', str(s.storm), 3, 2, 1_000_000),
     },
     outDir: s.out ?? defaultOutDir(env.now),
+    versus: null,
   };
+}
+
+/**
+ * The plan of a run; with `--versus TARGET` also the plan of the same run against TARGET — the same
+ * seed, jobs and workload (the payload as the run resolved it, not TARGET's default), its files
+ * in OUT/versus. Settings that belong to the run's own target (`--bug`, `--wrap`,
+ * `--ready-timeout`) stay with it.
+ */
+export function planRun(s: RunSettings, env: PlanEnv): RunPlan {
+  const plan = planOne(s, env);
+  if (s.versus === undefined) return plan;
+  const w = plan.workload;
+  const versus = inContext('--versus: ', () =>
+    planOne(
+      {
+        ...s,
+        target: s.versus,
+        versus: undefined,
+        bugs: [],
+        wrap: undefined,
+        readyTimeout: undefined,
+        seed: plan.seed,
+        link: plan.link,
+        payload: w.fuzzer === 'netcat' ? w.payloadText : undefined,
+        out: join(plan.outDir, 'versus'),
+      },
+      env,
+    ),
+  );
+  return { ...plan, versus };
 }
 
 /** The address the jobs dial, as text (node:net and the netcat jobs take strings). */

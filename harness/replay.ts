@@ -16,6 +16,7 @@ export function replayCommand(plan: RunPlan): string {
     if (plan.target.wrap !== null) parts.push(`--wrap ${shellQuote(plan.target.wrap)}`);
     parts.push(`--ready-timeout ${plan.target.readyTimeoutMs}`);
   }
+  if (plan.versus) parts.push(`--versus ${shellQuote(plan.versus.targetText)}`);
   const w = plan.workload;
   if (w.fuzzer === 'http') {
     parts.push('--fuzzer http', ...w.specs.map((sp) => `--spec ${shellQuote(sp)}`));

@@ -14,6 +14,23 @@ export interface Report extends AnalysisReport {
   verdict: ReportVerdict;
   /** What ran (`fuzz run`, `fuzz reproduce`); null for `fuzz analyze`. */
   run: RunSection | null;
+  /** `--versus TARGET`: the same run against a reference target, compared; null otherwise. */
+  versus: VersusSection | null;
+}
+
+/** A differential run (`--versus`): the reference run's verdict and the finding kinds split three ways. */
+export interface VersusSection {
+  /** The reference target, and its own report (in the run folder's versus/). */
+  target: string;
+  report: string;
+  summary: string;
+  exit_code: 0 | 1;
+  /** Finding kinds only this run's target shows: the target's own. */
+  target_only: string[];
+  /** Finding kinds both show. */
+  shared: string[];
+  /** Finding kinds only the reference shows. */
+  versus_only: string[];
 }
 
 /** The decision, spelled out: the exit code a command gives for this report, and why. */

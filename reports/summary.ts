@@ -100,6 +100,12 @@ export function formatRunSummary(report: Report, opts: SummaryOptions = {}): str
     }
   }
   lines.push('', formatSummary(report, opts), '');
+  const v = report.versus;
+  if (v) {
+    const list = (k: string[]): string => (k.length > 0 ? k.join(', ') : 'none');
+    lines.push(`versus ${v.target} (same jobs, seed ${run.seed}): ${v.summary}`);
+    lines.push(`  the target's alone: ${list(v.target_only)} · both: ${list(v.shared)} · the reference's alone: ${list(v.versus_only)}  (${v.report})`, '');
+  }
   lines.push(`files: ${[run.files.pcap, run.files.trace, run.files.report, run.files.junit, run.files.html].join('  ')}`);
   lines.push(`replay: ${run.command}`);
   return lines.join('\n');

@@ -31,6 +31,7 @@ export function finalReport(analysis: AnalysisReport, parts: { findings: Finding
     findings,
     verdict,
     run: parts.run,
+    versus: null,
   };
 }
 

@@ -6,7 +6,8 @@ test('every shipped case loads and names a known shape', () => {
   const cases = listCases();
   assert.ok(cases.length >= 3);
   for (const c of cases) {
-    assert.match(c.run.target, /^builtin:/);
+    // Any target kind a run takes (builtin:, exec:, tcp://, tap:).
+    assert.match(c.run.target, /^(builtin:|exec:|tcp:\/\/|tap:)/);
     assert.ok(c.summary.length > 20, `${c.name} has a summary`);
   }
   assert.equal(loadCase('cases/minnesota-goodbye').name, 'minnesota-goodbye');

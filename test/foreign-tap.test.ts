@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from './helpers/env.js';
+import { kernelSkipReason, run } from './helpers/env.js';
 import { fuzz } from './helpers/cli.js';
 import { LWIP_SERVER, lwipSkipReason } from './helpers/lwip.js';
 
@@ -97,4 +97,21 @@ test('--stack-ip serves a stack with a fixed address; --wrap runs it under a che
   assert.match(crash.title, /exited \(code 99\) when stopped/);
   assert.match(crash.explanation, /ERROR SUMMARY: 2 errors/);
   assert.match(report(out).run['command'], /--stack-ip 10\.77\.0\.9 --wrap /);
+});
+
+test('--versus: the same echo jobs against the kernel (socat) name what is lwIP\'s alone', { skip: skip ?? kernelSkipReason('socat') }, async () => {
+  const out = join(dir, 'versus');
+  const r = await fuzz(['run', '--target', `tap:7:'${LWIP_SERVER}'`, '--versus', "exec:7:'socat TCP-LISTEN:7,fork,reuseaddr,backlog=256 EXEC:cat'", '-n', '64', '--seed', '5', '--out', out], { timeoutMs: 120_000 });
+  const v = report(out).run && (JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { versus: { target_only: string[]; shared: string[]; report: string } }).versus;
+  assert.ok(v, r.stdout + r.stderr);
+  assert.deepEqual(v.target_only, ['predictable-isn']);
+  assert.deepEqual(v.shared, []);
+  assert.match(r.stdout, /the target's alone: predictable-isn · both: none/);
+  assert.equal(JSON.parse(readFileSync(v.report, 'utf8')).run.seed, 5);
+});
+
+test('fuzz reproduce cases/lwip-goodbye: a tap: case holds its expectations', { skip }, async () => {
+  const r = await fuzz(['reproduce', 'cases/lwip-goodbye', '--out', join(dir, 'case')], { timeoutMs: 90_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /case lwip-goodbye: reproduced/);
 });

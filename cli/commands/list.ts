@@ -6,6 +6,7 @@ import { BUG_PROFILES } from '../../stack/tcp/bugs.js';
 import { ALL_FINDING_RULES } from '../../harness/run-findings/registry.js';
 import { findingsTable } from '../../reports/findings/table.js';
 import { listCases } from '../../harness/cases.js';
+import { TARGET_KINDS, targetKindOf } from '../../harness/target-kinds.js';
 
 /** `fuzz list`: targets, bug profiles and cases, one line each; `--findings`: the finding kinds. */
 export const listCommand: Command = {
@@ -33,14 +34,16 @@ export const listCommand: Command = {
       return 0;
     }
     const targets = BUILTIN_SERVICES.map((s) => ({ name: `builtin:${s.name}`, summary: s.summary }));
+    const kinds = TARGET_KINDS.map((k) => ({ name: k.syntax, kind: k.kind, summary: k.summary }));
     const bugs = BUG_PROFILES.map((b) => ({ name: b.name, summary: b.summary, source: b.source }));
-    const cases = listCases().map((c) => ({ name: `cases/${c.name}`, summary: c.summary }));
+    const cases = listCases().map((c) => ({ name: `cases/${c.name}`, kind: targetKindOf(c.run.target), summary: `[${targetKindOf(c.run.target)}] ${c.summary}` }));
     if (values.json) {
-      process.stdout.write(JSON.stringify({ targets, bugs, cases }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ targets, target_kinds: kinds, bugs, cases }, null, 2) + '\n');
       return 0;
     }
     const lines = [
       ...section('targets (--target):', targets),
+      ...section('target kinds (--target):', kinds),
       ...section('bug profiles (--bug):', bugs),
       ...section('cases (fuzz reproduce CASE):', cases),
     ];

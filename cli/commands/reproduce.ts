@@ -7,16 +7,17 @@ import { UsageError } from '../../stack/user-error.js';
 import { formatRunSummary } from '../../reports/summary.js';
 
 export const reproduceCommand: Command = {
-  usage: `usage: fuzz reproduce CASE [--link tap|sim] [--out DIR] [--log-level L]
+  usage: `usage: fuzz reproduce CASE [--link tap|sim] [--versus TARGET] [--out DIR] [--log-level L]
 
 Runs the case (cases/NAME.json: target, bug profile, jobs, seed, expected findings) and says
 whether every expectation held (exit 0) or not (exit 1, each failed expectation listed).
---link overrides the case's link (sim by default: deterministic, no privileges).`,
+--link overrides the case's link (sim by default: deterministic, no privileges). --versus runs
+the same jobs against a reference target too and names the findings that are the case's alone.`,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { link: { type: 'string' }, out: { type: 'string' }, 'log-level': { type: 'string' } });
+    const { values, positionals } = parseFlags(argv, { link: { type: 'string' }, out: { type: 'string' }, versus: { type: 'string' }, 'log-level': { type: 'string' } });
     if (positionals.length !== 1) throw new UsageError('fuzz reproduce takes exactly one CASE (fuzz list shows them)');
     const c = loadCase(positionals[0]!);
-    const report = await runWithProgress(planRunHere(caseSettings(c, { link: values.link, out: values.out })), values['log-level']);
+    const report = await runWithProgress(planRunHere(caseSettings(c, { link: values.link, out: values.out, versus: values.versus })), values['log-level']);
     process.stdout.write(formatRunSummary(report, { color: Boolean(process.stdout.isTTY) }) + '\n\n');
     const fails = checkExpectations(c.expect, tallyOf(report));
     if (fails.length === 0) {

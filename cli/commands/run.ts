@@ -23,6 +23,9 @@ verdict. Exit 0 clean, 1 findings, 2 usage or environment error.
                       connection (default 10 s); past it, one line says why not (exit 2)
   --wrap 'CMD'        tap: run the target under CMD, e.g. 'valgrind --error-exitcode=99'; a
                       non-zero exit when stopped is a target-crashed finding with its report
+  --versus T          run the same jobs (seed, workload) against a reference target T too
+                      (e.g. exec:7:'socat TCP-LISTEN:7,fork,reuseaddr EXEC:cat' or builtin:echo);
+                      the summary names the findings that are the target's alone
   --fuzzer F          netcat (default) or http (default with --spec or builtin:http)
   --spec SPEC         pathoc request spec(s) each HTTP job plays on one connection, in order
                       (repeatable; default get:/); fuzz spec render shows the bytes
@@ -83,6 +86,7 @@ export const RUN_FLAGS = {
   'read-timeout': { type: 'string' },
   'ready-timeout': { type: 'string' },
   wrap: { type: 'string' },
+  versus: { type: 'string' },
 } as const;
 
 type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>['values'];
@@ -116,6 +120,7 @@ export function settingsFromFlags(v: RunFlagValues): RunSettings {
     readTimeout: v['read-timeout'],
     readyTimeout: v['ready-timeout'],
     wrap: v.wrap,
+    versus: v.versus,
   };
 }
 
