@@ -23,14 +23,14 @@ const BULK_BYTES = 256 * 1024 * 1024;
 const CONNS = 4096;
 const CONCURRENCY = 128;
 
-interface ClientResult {
+export interface ClientResult {
   seconds: number;
   ok: number;
   failed: number;
   bytes: number;
 }
 
-function client(args: string[]): Promise<ClientResult> {
+export function client(args: string[]): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLIENTS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -21,6 +21,7 @@ const BENCHES: Bench[] = [
   { name: 'analyze', summary: 'capture analysis MB/s vs tshark -z expert', lab: false, run: async () => (await import('./analyze.js')).benchAnalyze() },
   { name: 'tap', summary: 'raw TAP frame throughput vs kernel loopback UDP', lab: true, run: async () => (await import('./tap.js')).benchTap() },
   { name: 'lab', summary: 'TCP over TAP: bulk into discard, goodbye connections/s vs node:net', lab: true, run: async () => (await import('./lab.js')).benchLab() },
+  { name: 'foreign', summary: 'the lwIP example through the tap: relay vs attached directly: goodbye conn/s, bulk in', lab: true, run: async () => (await import('./foreign.js')).benchForeign() },
   { name: 'run', summary: 'fuzz run jobs/s over TAP vs 128 nc processes, and on the sim link', lab: true, run: async () => (await import('./run.js')).benchRun() },
 ];
 

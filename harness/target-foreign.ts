@@ -54,7 +54,7 @@ function crashWords(exit: ProcessExit): string {
 }
 
 /** One kernel-socket connect to the stack, reset at once when it succeeds (no TIME_WAIT, nothing left). */
-function probeConnect(host: string, port: number, timeoutMs: number): Promise<ConnectOutcome> {
+export function probeConnect(host: string, port: number, timeoutMs: number): Promise<ConnectOutcome> {
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     const timer = setTimeout(() => {
