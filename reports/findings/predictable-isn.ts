@@ -21,6 +21,7 @@ interface Isn {
   client: Endpoint;
   server: Endpoint;
   frame: number;
+  t: number;
 }
 
 /**
@@ -44,7 +45,7 @@ export const predictableIsn: CaptureWideRule = {
         if (!e) byServer.set(key, (e = { server: record.server, isns: [], synAcks: 0 }));
         e.synAcks += conn.stats[s].synAck;
         if (e.isns.length < MAX_ISNS) {
-          e.isns.push({ isn: conn.analysis.sides[s].baseSeq, tNs: conn.firstSynAckNs, stream: record.stream, client: record.client, server: record.server, frame: record.frames.first });
+          e.isns.push({ isn: conn.analysis.sides[s].baseSeq, tNs: conn.firstSynAckNs, stream: record.stream, client: record.client, server: record.server, frame: record.frames.first, t: record.t_first });
         }
       },
       findings() {
@@ -73,7 +74,7 @@ export const predictableIsn: CaptureWideRule = {
             client: i.client,
             server: i.server,
             frames: [i.frame],
-            t: 0,
+            t: i.t,
             t_end: null,
             detail: `SYN/ACK with ISN ${i.isn}`,
           }));
