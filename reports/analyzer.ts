@@ -4,6 +4,7 @@ import { ipv4ToString, parseIpv4 } from '../stack/addr.js';
 import { PcapFormatError, visitPcapFile, type PcapRecord, type PcapVisitor } from '../stack/pcap/reader.js';
 import type { Connection } from './connection.js';
 import { decodeTcpSegment, SKIP_NOT_IPV4, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_OK } from './decode.js';
+import { ClusterTable } from './clusters.js';
 import { FindingCollector } from './findings/collector.js';
 import { CAPTURE_WIDE_RULES, FINDING_KINDS, FINDING_RULES, type CaptureFindingRule, type FindingKind } from './findings/registry.js';
 import { rankFindings } from './findings/rank.js';
@@ -24,6 +25,7 @@ import {
   type Verdict,
 } from './report.js';
 import { emptySegment, TIME_BASE_NS, type TcpSegment } from './segment.js';
+import { connectionShape } from './shape.js';
 import { sec } from './time.js';
 import { TraceArena } from './trace-arena.js';
 
@@ -37,7 +39,7 @@ export interface AnalyzeOptions {
   wideRules?: readonly CaptureWideRule[];
   /** Connection records kept in the report (flagged ones first); the rest are counted only. */
   maxRecords?: number;
-  /** Time–sequence graphs kept (flagged connections only). */
+  /** Time–sequence traces kept: one per cluster representative, the first clusters found. */
   maxTraces?: number;
   /** Timeline bars kept (flagged connections first). */
   maxTimeline?: number;
@@ -133,6 +135,7 @@ export class Analyzer {
   private readonly flaggedTimeline: TimelineEntry[] = [];
   private readonly otherTimeline: TimelineEntry[] = [];
   private readonly traces: SequenceTrace[] = [];
+  private readonly clusters = new ClusterTable();
 
   constructor(opts: AnalyzeOptions = {}) {
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
@@ -240,6 +243,8 @@ export class Analyzer {
       connections_omitted: this.connections - records.length,
       timeline: timeline.sort(byStream),
       timeline_omitted: this.connections - timeline.length,
+      clusters: this.clusters.build(),
+      unclustered_connections: this.clusters.unclustered,
       traces: this.traces.sort(byStream),
     };
   }
@@ -284,13 +289,18 @@ export class Analyzer {
     const label = (): string => `#${r.stream} ${r.client.ip}:${r.client.port} → ${r.server.ip}:${r.server.port}`;
     if (flagged) {
       if (this.flaggedRecords.length < this.maxRecords) this.flaggedRecords.push(r);
-      if (this.traces.length < this.maxTraces) this.traces.push(buildTrace(conn, orient(conn, this.hint).client, label(), r.findings));
     } else if (this.otherRecords.length < this.maxRecords) {
       this.otherRecords.push(r);
     }
+    // Trace selection: the first connection of each shape stands for its cluster (flagged or not).
+    const client = orient(conn, this.hint).client;
+    const rows = conn.traceRows();
+    const cluster = this.clusters.add(r, connectionShape(rows, client));
+    r.cluster = cluster?.id ?? null;
+    if (cluster?.isNew && this.traces.length < this.maxTraces) this.traces.push(buildTrace(conn, rows, client, r, label()));
     const timeline = flagged ? this.flaggedTimeline : this.otherTimeline;
     if (timeline.length < this.maxTimeline) {
-      timeline.push({ stream: r.stream, t_first: r.t_first, t_last: r.t_last, verdict: r.close.verdict, findings: r.findings, label: label() });
+      timeline.push({ stream: r.stream, t_first: r.t_first, t_last: r.t_last, verdict: r.close.verdict, findings: r.findings, label: label(), cluster: r.cluster });
     }
     conn.releaseTrace();
     this.onConnection?.(r);

@@ -1,6 +1,6 @@
 import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSegment } from './segment.js';
-import { TRACE_STRIDE, type TraceArena } from './trace-arena.js';
+import { sideFrame, TRACE_STRIDE, type TraceArena } from './trace-arena.js';
 import { seqGt, seqLe } from '../stack/wire/seq.js';
 import {
   A_ACK_LOST_SEGMENT,
@@ -562,7 +562,7 @@ export class Connection {
     const t = this.arena.slab(where);
     let at = this.arena.offset(where);
     t[at++] = s.tNs;
-    t[at++] = side;
+    t[at++] = sideFrame(side, s.frame);
     t[at++] = s.seq;
     t[at++] = s.len;
     t[at++] = s.flags;

@@ -8,7 +8,6 @@ import type {
   ConnectionRecord,
   DirectionRecord,
   Endpoint,
-  FindingKind,
   SequenceTrace,
   ServerEvidence,
   TcpState,
@@ -20,7 +19,7 @@ import { SYN } from '../stack/wire/tcp.js';
 import { seqGt } from '../stack/wire/seq.js';
 import { A_DUPLICATE_ACK } from './tcp-analysis.js';
 import { at, msec } from './time.js';
-import { TRACE_STRIDE } from './trace-arena.js';
+import { rowFrame, rowSide, TRACE_STRIDE } from './trace-arena.js';
 
 /** `--server ADDR[:PORT]`: which side of each connection is the server. */
 export interface ServerHint {
@@ -291,6 +290,7 @@ export function buildConnection(
     anomalies: anomalies(conn, c),
     anomalies_omitted: conn.anomaliesOmitted,
     findings: [],
+    cluster: null,
   };
 
   const findings = detectFindings({ conn, client: c, server: s, record, closing, endNs, thresholds: t, peerState }, rules);
@@ -352,12 +352,11 @@ function detectFindings(ctx: FindingContext, rules: readonly CaptureFindingRule[
   return out;
 }
 
-/** The Stevens-graph points of a connection, sequence numbers relative to each side's ISN. */
-export function buildTrace(conn: Connection, c: 0 | 1, label: string, findings: FindingKind[]): SequenceTrace {
-  const rows = conn.traceRows();
+/** The Stevens-graph and ladder points of a connection, sequence numbers relative to each side's ISN. */
+export function buildTrace(conn: Connection, rows: readonly number[], c: 0 | 1, record: ConnectionRecord, label: string): SequenceTrace {
   const points: SequenceTrace['points'] = [];
   for (let i = 0; i < rows.length; i += TRACE_STRIDE) {
-    const side = rows[i + 1] as 0 | 1;
+    const side = rowSide(rows[i + 1]!);
     const me = conn.analysis.sides[side];
     const peerBase = conn.analysis.sides[side ^ 1]!.baseSeq;
     const flags = rows[i + 4]!;
@@ -373,7 +372,8 @@ export function buildTrace(conn: Connection, c: 0 | 1, label: string, findings: 
       rows[i + 5]!,
       ack,
       (ack + rows[i + 7]! * 2 ** shift) >>> 0,
+      rowFrame(rows[i + 1]!),
     ]);
   }
-  return { stream: conn.stream, label, findings, points, points_omitted: conn.traceOmitted };
+  return { stream: conn.stream, label, client: record.client, server: record.server, findings: record.findings, points, points_omitted: conn.traceOmitted };
 }

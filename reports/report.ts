@@ -197,6 +197,8 @@ export interface ConnectionRecord {
   anomalies: Anomaly[];
   anomalies_omitted: number;
   findings: FindingKind[];
+  /** Its ConnectionCluster's id; null when its shape was past the clusters kept. */
+  cluster: number | null;
 }
 
 /**
@@ -250,20 +252,60 @@ export interface TimelineEntry {
   verdict: Verdict;
   findings: FindingKind[];
   label: string;
+  /** Its ConnectionCluster's id; null when its shape was past the clusters kept. */
+  cluster: number | null;
 }
 
-/** Points of a time–sequence (Stevens) graph: one row per segment, relative seq/ack. */
+/**
+ * Points of a time–sequence (Stevens) graph and of a ladder diagram: one row per segment,
+ * relative seq/ack. Kept for the representative of each connection cluster.
+ */
 export interface SequenceTrace {
   stream: number;
   label: string;
+  client: Endpoint;
+  server: Endpoint;
   findings: FindingKind[];
   /**
    * Per segment: [t (s), dir (0 c2s / 1 s2c), seq, len, tcp flags, analysis flags, ack, window
-   * edge]; seq relative to the sender's ISN, ack and window edge (ack + scaled window) relative
-   * to the receiver's.
+   * edge, frame]; seq relative to the sender's ISN, ack and window edge (ack + scaled window)
+   * relative to the receiver's; frame is Wireshark's `frame.number`.
    */
-  points: Array<[number, 0 | 1, number, number, number, number, number, number]>;
+  points: Array<[number, 0 | 1, number, number, number, number, number, number, number]>;
   points_omitted: number;
+}
+
+/** One step of a connection's shape: who sent what (see reports/shape.ts). */
+export interface ShapeStep {
+  dir: 'c2s' | 's2c';
+  /** `SYN`, `SYN/ACK`, `ACK` (of the handshake or of a FIN), `data`, `FIN`, `data/FIN`, `RST`, `zero window`. */
+  what: string;
+  /** A retransmission (Wireshark's `tcp.analysis.retransmission` family). */
+  again: boolean;
+  /** 0 once; 1 this step came several times in a row; 2 this step and the one before it did, as a pair. */
+  repeat: 0 | 1 | 2;
+}
+
+/**
+ * Connections of one shape: the same sequence of directions and flags (runs collapsed, plain
+ * ACKs of data left out), the same verdict and the same findings.
+ */
+export interface ConnectionCluster {
+  /** Stable within the report (connection records and timeline bars name it). */
+  id: number;
+  /** The shape in one line, e.g. `→ SYN ← SYN/ACK → ACK → data → FIN ← data ← ACK`. */
+  signature: string;
+  shape: ShapeStep[];
+  verdict: Verdict;
+  findings: FindingKind[];
+  connections: number;
+  /** The connection whose ladder and time–sequence graph stand for the cluster (its trace, when kept). */
+  representative: number;
+  /** Streams of the members, at most 1,000; `members_omitted` counts the rest. */
+  members: number[];
+  members_omitted: number;
+  t_first: number;
+  t_last: number;
 }
 
 export interface CaptureInfo {
@@ -301,5 +343,9 @@ export interface AnalysisReport {
   connections_omitted: number;
   timeline: TimelineEntry[];
   timeline_omitted: number;
+  /** Connections by shape, most members first (at most 1,000 shapes; `unclustered_connections` counts the connections of the rest). */
+  clusters: ConnectionCluster[];
+  unclustered_connections: number;
+  /** One per cluster representative (at most 40). */
   traces: SequenceTrace[];
 }

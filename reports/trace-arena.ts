@@ -1,5 +1,14 @@
-/** Numbers per trace row: t ns, side, seq, len, tcp flags, analysis flags, ack, raw window. */
+/**
+ * Numbers per trace row: t ns, the frame number signed by side, seq, len, tcp flags, analysis
+ * flags, ack, raw window. The frame number (1-based, so never 0) is positive for side 0 and
+ * negative for side 1: the ladder names each segment's frame at no cost in memory.
+ */
 export const TRACE_STRIDE = 8;
+
+/** The side-signed frame number of a trace row (see TRACE_STRIDE). */
+export const sideFrame = (side: 0 | 1, frame: number): number => (side === 0 ? frame : -frame);
+export const rowSide = (signedFrame: number): 0 | 1 => (signedFrame < 0 ? 1 : 0);
+export const rowFrame = (signedFrame: number): number => Math.abs(signedFrame);
 /** Rows per block (a power of two): 1 KiB of doubles, small enough for a connection of a few segments. */
 const BLOCK_SHIFT = 4;
 const BLOCK_ROWS = 1 << BLOCK_SHIFT;

@@ -1,0 +1,104 @@
+import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
+import { seqGe } from '../stack/wire/seq.js';
+import type { ShapeStep } from './report.js';
+import { A_ANY_RETRANSMISSION, A_OUT_OF_ORDER } from './tcp-analysis.js';
+import { rowSide, TRACE_STRIDE } from './trace-arena.js';
+
+/**
+ * A connection's shape: who sent what, in order, so that connections that went the same way
+ * read as one. Each segment is a step (`→ SYN`, `← data`, `→ FIN` …); a plain ACK is a step
+ * only when it completes the handshake or acknowledges a FIN (RFC 9293 §3.5, §3.6) — the ACKs of
+ * data come and go with timing and say nothing about the shape; a run of equal steps is one step
+ * marked repeated, and so is a run of equal pairs (a request/response exchange, repeated).
+ * `rows` are trace rows (TRACE_STRIDE numbers each, capture order); `client` is the client side.
+ */
+export function connectionShape(rows: readonly number[], client: 0 | 1): ShapeStep[] {
+  const raw: ShapeStep[] = [];
+  // Per side: the sequence number just after its FIN (-1 before one), and whether its peer acknowledged it yet.
+  const finEnd = [-1, -1];
+  const finAcked = [false, false];
+  let synAckSeen = false;
+  let handshakeAcked = false;
+  for (let i = 0; i < rows.length; i += TRACE_STRIDE) {
+    const side = rowSide(rows[i + 1]!);
+    const seq = rows[i + 2]!;
+    const len = rows[i + 3]!;
+    const flags = rows[i + 4]!;
+    const analysis = rows[i + 5]!;
+    const ack = rows[i + 6]!;
+    const window = rows[i + 7]!;
+    const peer = side ^ 1;
+    let what: string | null;
+    if (flags & RST) what = 'RST';
+    else if (flags & SYN) {
+      what = flags & ACK ? 'SYN/ACK' : 'SYN';
+      if (flags & ACK) synAckSeen = true;
+    } else if (flags & FIN) what = len > 0 ? 'data/FIN' : 'FIN';
+    else if (len > 0) what = 'data';
+    else if (window === 0) what = 'zero window';
+    else what = null;
+    if (flags & FIN && finEnd[side]! < 0) finEnd[side] = (seq + len + 1) >>> 0;
+    if (flags & ACK && !(flags & RST)) {
+      let counts = false;
+      if (side === client && synAckSeen && !handshakeAcked) {
+        handshakeAcked = true;
+        counts = true;
+      }
+      if (finEnd[peer]! >= 0 && !finAcked[peer] && seqGe(ack, finEnd[peer]!)) {
+        finAcked[peer] = true;
+        counts = true;
+      }
+      if (what === null && counts) what = 'ACK';
+    }
+    if (what === null) continue;
+    raw.push({ dir: side === client ? 'c2s' : 's2c', what, again: (analysis & (A_ANY_RETRANSMISSION | A_OUT_OF_ORDER)) !== 0, repeat: 0 });
+  }
+  return collapse(raw);
+}
+
+const same = (a: ShapeStep | undefined, b: ShapeStep | undefined): boolean =>
+  a !== undefined && b !== undefined && a.dir === b.dir && a.what === b.what && a.again === b.again;
+
+/** Folds a run of equal steps into one (repeat 1), then a run of equal pairs into one pair (repeat 2 on its second step). */
+function collapse(raw: readonly ShapeStep[]): ShapeStep[] {
+  const out: ShapeStep[] = [];
+  let i = 0;
+  while (i < raw.length) {
+    const a = raw[i]!;
+    let j = i + 1;
+    while (same(raw[j], a)) j++;
+    if (j > i + 1) {
+      out.push({ ...a, repeat: 1 });
+      i = j;
+      continue;
+    }
+    const b = raw[i + 1];
+    let k = i + 2;
+    if (b && !same(raw[i + 2], b)) while (same(raw[k], a) && same(raw[k + 1], b)) k += 2;
+    if (b && k > i + 2) {
+      out.push({ ...a, repeat: 0 }, { ...b, repeat: 2 });
+      i = k;
+      continue;
+    }
+    out.push({ ...a, repeat: 0 });
+    i++;
+  }
+  return out;
+}
+
+const ARROW = { c2s: '→', s2c: '←' } as const;
+
+/** One step as text: `→ SYN/ACK`, `← data again`. */
+export function stepText(s: ShapeStep): string {
+  return `${ARROW[s.dir]} ${s.what}${s.again ? ' again' : ''}`;
+}
+
+/** The shape in one line: `→ SYN ← SYN/ACK → ACK (→ data ← data)+ → FIN`; a repeated step ends in `+`. */
+export function shapeText(steps: readonly ShapeStep[]): string {
+  const parts: string[] = [];
+  for (const s of steps) {
+    if (s.repeat === 2) parts.push(`(${parts.pop() ?? ''} ${stepText(s)})+`);
+    else parts.push(stepText(s) + (s.repeat === 1 ? '+' : ''));
+  }
+  return parts.join(' ');
+}
