@@ -7,7 +7,7 @@ import type { RelaySection } from '../reports/run-report.js';
 import { LineFile } from './line-file.js';
 import { FaultLedger } from './fault-ledger.js';
 import type { Logger } from '../stack/log.js';
-import type { Ipv4 } from '../stack/addr.js';
+import { ipv4ToString, type Ipv4 } from '../stack/addr.js';
 import type { Clock } from '../stack/clock.js';
 import type { Link } from '../stack/link/link.js';
 import type { Stack } from '../stack/stack.js';
@@ -38,11 +38,14 @@ export interface EngineContext {
 }
 
 /**
- * One trace.log line: `UNIX-SECONDS #CONN { From }  - Action ->  { To }`. Times are the link
- * clock's, as in the pcap, so `tshark -t e` lines up with the trace.
+ * One trace.log line: `UNIX-SECONDS #CONN LOCAL-IP:PORT REMOTE-IP:PORT frames=N { From }  - Action ->  { To }`.
+ * Times are the link clock's, as in the pcap, so `tshark -t e` lines up with the trace; the
+ * 4-tuple finds the connection in the capture, and `frames` (frames captured before this tick)
+ * orders the tick among the frames where the clock cannot (the sim wire's instants).
+ * reports/trace-log.ts reads it.
  */
-export function traceLine(r: TransitionRecord): string {
-  return `${(r.timeMs / 1000).toFixed(6)} #${r.conn} ${r.line}`;
+export function traceLine(r: TransitionRecord, framesBefore: number): string {
+  return `${(r.timeMs / 1000).toFixed(6)} #${r.conn} ${ipv4ToString(r.localIp)}:${r.localPort} ${ipv4ToString(r.remoteIp)}:${r.remotePort} frames=${framesBefore} ${r.line}`;
 }
 
 /**
@@ -78,7 +81,7 @@ export class Capture {
   }
 
   /** The stack's transition hook, writing the trace (nothing without one). */
-  readonly traceHook = (r: TransitionRecord): void => this.trace?.write(traceLine(r));
+  readonly traceHook = (r: TransitionRecord): void => this.trace?.write(traceLine(r, this.pcap.frames));
 
   /** Wraps the capture point (the TAP, or the target's end of the sim wire) for the target stack. */
   wrap(capturePoint: Link): Link {

@@ -118,6 +118,8 @@ export class Analyzer {
   private closedQueue: Connection[] = [];
   private sweepAt = SWEEP_MIN;
   private epochSec = -1;
+  /** The first record's nanoseconds within its second: times count from the first record itself, as tshark's relative time does. */
+  private epochNsec = 0;
   private startUnix: number | null = null;
   private endNs = TIME_BASE_NS;
   records = 0;
@@ -163,9 +165,10 @@ export class Analyzer {
     this.recordBytes += 16 + caplen;
     if (this.epochSec < 0) {
       this.epochSec = tsSec;
+      this.epochNsec = tsNsec;
       this.startUnix = tsSec + tsNsec / 1e9;
     }
-    const tNs = (tsSec - this.epochSec) * 1e9 + tsNsec + TIME_BASE_NS;
+    const tNs = (tsSec - this.epochSec) * 1e9 + (tsNsec - this.epochNsec) + TIME_BASE_NS;
     if (tNs > this.endNs) this.endNs = tNs;
     const s = this.seg;
     const why = decodeTcpSegment(buf, off, caplen, linktype, origLen, s);
@@ -202,7 +205,7 @@ export class Analyzer {
   finish(input: { file?: string | null; bytes?: number; error?: string | null } = {}): AnalysisReport {
     let endFrom: CaptureInfo['end_from'] = 'last-record';
     if (this.captureEndUnixS !== undefined && this.epochSec >= 0) {
-      const stated = Math.round((this.captureEndUnixS - this.epochSec) * 1e9) + TIME_BASE_NS;
+      const stated = Math.round((this.captureEndUnixS - this.epochSec) * 1e9) - this.epochNsec + TIME_BASE_NS;
       if (stated > this.endNs) {
         this.endNs = stated;
         endFrom = 'option';

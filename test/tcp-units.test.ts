@@ -144,9 +144,10 @@ test('send buffer cuts segments at any offset and consumes from the front', () =
 test('trace ring buffer keeps the newest records, hook sees all', () => {
   const seen: string[] = [];
   const t = new TransitionTrace(silentLogger, { limit: 2, onTransition: (r) => seen.push(r.line) });
-  t.record(0, 1, CLOSED, { kind: 'Passive_open' }, { name: 'Listen' });
-  t.record(1, 1, { name: 'Listen' }, { kind: 'Send_synack', seq: 7 }, { name: 'Syn_rcvd', seq: 7, passive: true });
-  t.record(2, 1, { name: 'Syn_rcvd', seq: 7, passive: true }, { kind: 'Recv_ack', seq: 8 }, { name: 'Established' });
+  const conn = { id: 1, localIp: 0x0a4d0002, localPort: 19, remoteIp: 0x0a4d0001, remotePort: 40000 };
+  t.record(0, conn, CLOSED, { kind: 'Passive_open' }, { name: 'Listen' });
+  t.record(1, conn, { name: 'Listen' }, { kind: 'Send_synack', seq: 7 }, { name: 'Syn_rcvd', seq: 7, passive: true });
+  t.record(2, conn, { name: 'Syn_rcvd', seq: 7, passive: true }, { kind: 'Recv_ack', seq: 8 }, { name: 'Established' });
   assert.equal(seen.length, 3);
   assert.deepEqual(
     t.list().map((r) => r.line),

@@ -314,7 +314,7 @@ export class TcpLayer implements TcbHost, ListenerHost {
   }
 
   traceTick(tcb: Tcb, from: State, action: Action, to: State): void {
-    this.trace.record(this.clock.now(), tcb.id, from, action, to);
+    this.trace.record(this.clock.now(), tcb, from, action, to);
   }
 
   release(tcb: Tcb): void {

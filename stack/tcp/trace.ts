@@ -1,11 +1,25 @@
 import type { Logger } from '../log.js';
 import { formatTransition, type Action, type State } from './state.js';
 
+/** Which connection ticked: its id and its 4-tuple (a Tcb is one). */
+export interface TracedConnection {
+  readonly id: number;
+  readonly localIp: number;
+  readonly localPort: number;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+}
+
 /** One tick of one connection's state machine. `line` is the mirage-shaped text. */
 export interface TransitionRecord {
   readonly timeMs: number;
   /** The connection's id (TcpSocket.id / Tcb.id). */
   readonly conn: number;
+  /** Its 4-tuple, so a reader of the trace can find the connection in a capture. */
+  readonly localIp: number;
+  readonly localPort: number;
+  readonly remoteIp: number;
+  readonly remotePort: number;
   readonly from: State;
   readonly action: Action;
   readonly to: State;
@@ -35,11 +49,22 @@ export class TransitionTrace {
     private readonly opts: TraceOptions,
   ) {}
 
-  record(timeMs: number, conn: number, from: State, action: Action, to: State): void {
+  record(timeMs: number, c: TracedConnection, from: State, action: Action, to: State): void {
     const debug = this.log.isLevelEnabled('debug');
     if (this.opts.limit <= 0 && !this.opts.onTransition && !debug) return;
-    const r: TransitionRecord = { timeMs, conn, from, action, to, line: formatTransition(from, action, to) };
-    if (debug) this.log.debug({ conn, t: timeMs }, r.line);
+    const r: TransitionRecord = {
+      timeMs,
+      conn: c.id,
+      localIp: c.localIp,
+      localPort: c.localPort,
+      remoteIp: c.remoteIp,
+      remotePort: c.remotePort,
+      from,
+      action,
+      to,
+      line: formatTransition(from, action, to),
+    };
+    if (debug) this.log.debug({ conn: c.id, t: timeMs }, r.line);
     this.opts.onTransition?.(r);
     if (this.opts.limit <= 0) return;
     if (this.ring.length < this.opts.limit) {
