@@ -49,7 +49,7 @@ export async function executeRun(plan: RunPlan, opts: ExecuteOptions): Promise<R
       peerStates: raw.peerSockets,
     });
     const report = buildRunReport(plan, raw, analysis, judge(plan, raw, analysis));
-    writeReportFiles(report, plan.outDir);
+    writeReportFiles(report, plan.outDir, { traceLog: raw.tracePath || null });
     return report;
   } finally {
     process.off('SIGINT', onSignal);

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { packets, showCommands } from './commands.js';
 import { escapeXml } from './escape.js';
 import { FINDING_KINDS } from './findings/registry.js';
-import type { AnalysisReport, Finding } from './report.js';
+import { ladderFileName, Representatives } from './html/representatives.js';
+import type { Finding } from './report.js';
 import type { Report } from './run-report.js';
 
 interface Case {
@@ -28,7 +29,8 @@ export function formatJunit(report: Report): string {
   for (const kind of FINDING_KINDS) {
     if (!report.findings.some((f) => f.kind === kind)) findingCases.push({ classname: 'findings', name: `no ${kind}`, time: 0 });
   }
-  for (const f of report.findings) findingCases.push(findingCase(report, f));
+  const reps = new Representatives(report);
+  for (const f of report.findings) findingCases.push(findingCase(report, reps, f));
   for (const f of report.verdict.explained_by_faults) {
     findingCases.push({ classname: `findings.${f.kind}`, name: `explained by the injected faults: ${f.title}`, time: 0, out: f.explanation });
   }
@@ -76,7 +78,7 @@ export function writeJunit(report: Report, path: string): void {
   writeFileSync(path, formatJunit(report));
 }
 
-function findingCase(report: AnalysisReport, f: Finding): Case {
+function findingCase(report: Report, reps: Representatives, f: Finding): Case {
   const cmd = showCommands(report, f);
   const body = [
     f.explanation,
@@ -86,6 +88,7 @@ function findingCase(report: AnalysisReport, f: Finding): Case {
     '',
     `show: ${cmd.tcpdump}  (${packets(f.show.tcpdump_packets)})`,
     `      ${cmd.tshark}  (${packets(f.show.tshark_packets)})`,
+    ...(reps.forFinding(f) ? [`ladder: ${ladderFileName(report.findings, f)} (beside this file: a representative connection, segment by segment)`] : []),
   ].join('\n');
   return { classname: `findings.${f.kind}`, name: f.title, time: 0, failure: { message: f.title, type: f.kind, body } };
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { writeHtml } from '../reports/html.js';
+import { writePage } from '../reports/write.js';
 import { parseIpv4 } from '../stack/addr.js';
 import { ACK, FIN, PSH, SYN } from '../stack/wire/tcp.js';
 import { analyzeFrames, Conversation, type TimedFrame, asReport, sampleRunSection } from './analyze-support.js';
@@ -63,7 +63,7 @@ function sampleReport() {
 describe('report.html in headless Chromium', { skip }, () => {
   const report = asReport(sampleReport(), sampleRunSection({ seed: 42, faults: 'drop=5%', bugs: [{ name: 'minnesota-goodbye', summary: '' }] }));
   const page = join(dir, 'report.html');
-  writeHtml(report, page);
+  writePage(report, page, null);
 
   it('the DOM has the timeline and a Stevens graph per flagged connection', async () => {
     assert.equal(report.traces.length, 2);

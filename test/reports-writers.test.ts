@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { formatHtml } from '../reports/html.js';
+import { formatHtml } from '../reports/html/index.js';
 import { writeJson } from '../reports/json.js';
 import { formatJunit } from '../reports/junit.js';
 import { FINDING_KINDS } from '../reports/findings/registry.js';

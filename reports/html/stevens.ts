@@ -1,7 +1,7 @@
-import { escapeXml } from './escape.js';
-import type { SequenceTrace, TimelineEntry, Verdict } from './report.js';
-import { A_ANY_RETRANSMISSION, A_OUT_OF_ORDER, A_ZERO_WINDOW } from './tcp-analysis.js';
-import { FIN, RST, SYN } from '../stack/wire/tcp.js';
+import { escapeXml } from '../escape.js';
+import type { SequenceTrace, Verdict } from '../report.js';
+import { A_ANY_RETRANSMISSION, A_OUT_OF_ORDER, A_ZERO_WINDOW } from '../tcp-analysis.js';
+import { FIN, RST, SYN } from '../../stack/wire/tcp.js';
 
 export const VERDICT_COLORS: Record<Verdict, string> = {
   complete: '#2e7d32',
@@ -17,8 +17,6 @@ export const VERDICT_COLORS: Record<Verdict, string> = {
 
 const DIR_COLORS = ['#1565c0', '#00897b'] as const;
 const DIR_NAMES = ['client → server', 'server → client'] as const;
-/** Timeline rows drawn; the rest are counted under the graph. */
-export const MAX_TIMELINE_ROWS = 400;
 
 const fmt = (n: number): string => (Math.round(n * 10) / 10).toString();
 
@@ -125,40 +123,6 @@ export function stevensSvg(trace: SequenceTrace): string {
       }
     }
   }
-  parts.push('</svg>');
-  return parts.join('');
-}
-
-/**
- * All connections on one time axis: a bar per connection from first to last packet, coloured
- * by verdict, with a dot where a finding applies. At most MAX_TIMELINE_ROWS bars are drawn.
- */
-export function timelineSvg(entries: TimelineEntry[], durationS: number): string {
-  const rows = entries.slice(0, MAX_TIMELINE_ROWS);
-  const rowH = rows.length > 100 ? 4 : 10;
-  const width = 920;
-  const height = 50 + rows.length * rowH;
-  const tHi = Math.max(durationS, ...rows.map((r) => r.t_last), 0.001);
-  const f: Frame = {
-    x0: 70,
-    x1: width - 20,
-    y0: 20,
-    y1: 20 + rows.length * rowH,
-    sx: (t) => 70 + (t / tHi) * (width - 90),
-    sy: (i) => 20 + i * rowH,
-  };
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`];
-  axes(parts, f, 0, tHi, null, 'connections (one row each)');
-  rows.forEach((r, i) => {
-    const y = fmt(f.sy(i) + rowH / 2);
-    const x0 = f.sx(r.t_first);
-    const x1 = Math.max(f.sx(r.t_last), x0 + 4);
-    const tip = `${r.label} ${r.verdict}${r.findings.length ? ` — ${r.findings.join(', ')}` : ''} (${r.t_first}–${r.t_last} s)`;
-    parts.push(
-      `<line x1="${fmt(x0)}" x2="${fmt(x1)}" y1="${y}" y2="${y}" stroke="${VERDICT_COLORS[r.verdict]}" stroke-width="${Math.max(2, rowH - 2)}" class="conn"><title>${escapeXml(tip)}</title></line>`,
-    );
-    if (r.findings.length > 0) parts.push(`<circle cx="${fmt(x1)}" cy="${y}" r="${Math.max(2, rowH / 2)}" class="flag"><title>${escapeXml(tip)}</title></circle>`);
-  });
   parts.push('</svg>');
   return parts.join('');
 }

@@ -1,0 +1,2 @@
+export { formatHtml, traceLadder, type PageInputs } from './page.js';
+export { ladderFileName, Representatives } from './representatives.js';
