@@ -12,7 +12,7 @@ const LADDER_TAIL = 50;
 const GAP_S = 0.2;
 
 const W = 980;
-const LANE_X = { client: 300, server: 760 } as const;
+const LANE_X = { client: 290, server: 730 } as const;
 const SEG_H = 30;
 const TICK_H = 20;
 const GAP_H = 20;
@@ -43,19 +43,21 @@ export const LADDER_STYLE =
   '.ld .retx{stroke:#d32f2f;fill:#d32f2f}.ld .dup{stroke:#ef6c00;fill:#ef6c00}.ld .zw{stroke:#6a1b9a;fill:#6a1b9a}' +
   '.ld text.retx,.ld text.dup,.ld text.zw{stroke:none;font-weight:700}.ld line.arrow{stroke-width:1.6}' +
   '.ld .lst rect{fill:#fff8e1;stroke:#f9a825}.ld .lst text{fill:#5d4037}.ld .lst.after rect{fill:#f5f5f5;stroke:#bdbdbd}.ld .lst.after text{fill:#9e9e9e}' +
+  '.ld .lst.late rect{fill:#ffebee;stroke:#c62828}.ld text.late{fill:#c62828;font-weight:700}' +
   '.ld .gap{stroke:#bdbdbd;stroke-dasharray:4 3}.ld .gaptext{fill:#757575;font-style:italic}';
 
 type Row =
   | { kind: 'seg'; p: SequenceTrace['points'][number] }
-  | { kind: 'tick'; tr: Transition; t: number; after: boolean }
+  | { kind: 'tick'; tr: Transition; t: number; after: boolean; late: string }
   | { kind: 'gap'; seconds: number }
   | { kind: 'omitted'; segments: number };
 
 export interface LadderContext {
   /** Unix time of the capture's first record: trace.log's times become capture times. */
   startUnixS: number | null;
-  /** The capture's end (s): ticks after it are the clean-up once the capture stopped. */
+  /** The capture's end (s) and its frames: a tick at or past the end with every frame before it is the clean-up once the capture stopped. */
   captureEndS: number;
+  captureFrames: number;
   /** A file of its own: the SVG carries its style (the page has it once for all). */
   standalone: boolean;
 }
@@ -64,8 +66,9 @@ export interface LadderContext {
 function rows(trace: SequenceTrace, lane: LaneTransitions | undefined, ctx: LadderContext): Row[] {
   const ticks = (lane?.transitions ?? []).map((tr) => {
     const t = ctx.startUnixS === null ? 0 : Math.round((tr.unixS - ctx.startUnixS) * 1e6) / 1e6;
-    return { kind: 'tick' as const, tr, t, after: t > ctx.captureEndS + 1e-6 };
+    return { kind: 'tick' as const, tr, t, after: t >= ctx.captureEndS - 1e-6 && tr.framesBefore >= ctx.captureFrames, late: '' };
   });
+  markLateHandshakeAck(ticks, trace, lane);
   const pts = trace.points;
   const omittedMiddle = pts.length > LADDER_HEAD + LADDER_TAIL ? pts.length - LADDER_HEAD - LADDER_TAIL : 0;
   const out: Row[] = [];
@@ -97,6 +100,24 @@ function rows(trace: SequenceTrace, lane: LaneTransitions | undefined, ctx: Ladd
 }
 
 const fmtT = (t: number): string => t.toFixed(6);
+
+/**
+ * The handshake's ACK taken late (the Minnesota Goodbye): when the tick that moves SYN-RECEIVED
+ * on (RFC 9293 §3.10.7.4) comes after further segments of the peer had arrived, it says which —
+ * the data and the FIN that reached the stack before it had processed the ACK that opened the
+ * connection.
+ */
+function markLateHandshakeAck(ticks: Array<{ tr: Transition; late: string }>, trace: SequenceTrace, lane: LaneTransitions | undefined): void {
+  if (!lane) return;
+  const peerDir = lane.side === 'server' ? 0 : 1;
+  for (const tk of ticks) {
+    if (bareState(tk.tr.from) !== '{ Syn_rcvd }' || bareAction(tk.tr.action) !== 'Recv_ack') continue;
+    // The handshake's ACK: the peer's first segment after our SYN/ACK that acknowledges it (relative ack 1).
+    const peer = trace.points.filter((p) => p[1] === peerDir && (p[4] & ACK) !== 0 && p[6] === 1 && p[8] <= tk.tr.framesBefore);
+    const later = peer.slice(1).map((p) => `#${p[8]}`);
+    if (peer.length > 0 && later.length > 0) tk.late = `ACK #${peer[0]![8]} taken after ${later.join(', ')}`;
+  }
+}
 
 /**
  * A ladder (sequence) diagram of one connection: the client's and the server's lanes, one arrow
@@ -134,7 +155,7 @@ export function ladderSvg(trace: SequenceTrace, lane: LaneTransitions | undefine
         afterDrawn = true;
         parts.push(`<line x1="8" x2="${W - 8}" y1="${y + 2}" y2="${y + 2}" class="gap"/>`);
       }
-      parts.push(tick(r.tr, r.t, r.after, lane!.side, y));
+      parts.push(tick(r, lane!.side, y));
       y += TICK_H;
     } else {
       const text = r.kind === 'gap' ? `${r.seconds} s later` : `${r.segments} segments not drawn`;
@@ -170,18 +191,20 @@ function segment(p: SequenceTrace['points'][number], y: number): string {
   ].join('');
 }
 
-function tick(tr: Transition, t: number, after: boolean, side: 'client' | 'server', y: number): string {
+function tick(r: { tr: Transition; t: number; after: boolean; late: string }, side: 'client' | 'server', y: number): string {
+  const { tr, t, after, late } = r;
   const x = LANE_X[side];
   const text = `${bareState(tr.from)} - ${bareAction(tr.action)} -> ${bareState(tr.to)}${after ? '  (after the capture stopped)' : ''}`;
   const width = text.length * 6.7 + 12;
   // The text runs inward, between the lanes, where no arrow label sits on a tick's row.
   const x0 = side === 'server' ? x - width + 6 : x - 6;
   return [
-    `<g class="lst${after ? ' after' : ''}" data-frames-before="${tr.framesBefore}" data-action="${esc(bareAction(tr.action))}" data-to="${esc(bareState(tr.to))}">`,
-    `<title>${esc(`${fmtT(t)} s, after frame ${tr.framesBefore}: #${tr.conn} ${tr.from}  - ${tr.action} ->  ${tr.to}`)}</title>`,
+    `<g class="lst${after ? ' after' : ''}${late ? ' late' : ''}" data-frames-before="${tr.framesBefore}" data-action="${esc(bareAction(tr.action))}" data-to="${esc(bareState(tr.to))}">`,
+    `<title>${esc(`${fmtT(t)} s, after frame ${tr.framesBefore}: #${tr.conn} ${tr.from}  - ${tr.action} ->  ${tr.to}${late ? `; the handshake's ${late}: the stack processed it only after later segments had arrived` : ''}`)}</title>`,
     `<text x="8" y="${y + 14}" class="t">${fmtT(t)}</text>`,
     `<rect x="${x0}" y="${y + 2}" width="${width}" height="16" rx="4"/>`,
     `<text x="${side === 'server' ? x - 6 : x + 6}" y="${y + 14}" text-anchor="${side === 'server' ? 'end' : 'start'}">${esc(text)}</text>`,
+    late ? `<text x="${side === 'server' ? x + 8 : x - 8}" y="${y + 14}" text-anchor="${side === 'server' ? 'start' : 'end'}" class="late">${esc(late)}</text>` : '',
     '</g>',
   ].join('');
 }

@@ -29,7 +29,7 @@ export interface PageInputs {
 
 /** The ladder of one kept trace, with our stack's lane when trace.log had it. */
 export function traceLadder(report: Report, inputs: PageInputs, trace: SequenceTrace, standalone: boolean): string {
-  const ctx: LadderContext = { startUnixS: report.capture.start_unix_s, captureEndS: report.capture.duration_s, standalone };
+  const ctx: LadderContext = { startUnixS: report.capture.start_unix_s, captureEndS: report.capture.duration_s, captureFrames: report.capture.records, standalone };
   return ladderSvg(
     trace,
     inputs.lanes.find((l) => l.stream === trace.stream),
