@@ -1,6 +1,6 @@
 import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
 import { seqGe } from '../stack/wire/seq.js';
-import type { ShapeStep } from './report.js';
+import type { ShapeStep, Verdict } from './report.js';
 import { A_ANY_RETRANSMISSION, A_OUT_OF_ORDER } from './tcp-analysis.js';
 import { rowSide, TRACE_STRIDE } from './trace-arena.js';
 
@@ -101,4 +101,25 @@ export function shapeText(steps: readonly ShapeStep[]): string {
     else parts.push(stepText(s) + (s.repeat === 1 ? '+' : ''));
   }
   return parts.join(' ');
+}
+
+/** How a shape ends, in words: `no FIN from the server`, `closed both ways`, `reset` … */
+export function shapeEnding(steps: readonly ShapeStep[], verdict: Verdict): string {
+  const fin = (dir: ShapeStep['dir']): boolean => steps.some((s) => s.dir === dir && s.what.endsWith('FIN'));
+  switch (verdict) {
+    case 'half-closed':
+      return fin('c2s') && !fin('s2c') ? 'no FIN from the server' : 'no FIN from the client';
+    case 'complete':
+      return 'closed both ways';
+    case 'reset':
+      return 'reset';
+    case 'refused':
+      return 'refused';
+    case 'unanswered':
+      return 'no answer to the SYN';
+    case 'hang':
+      return 'then nothing: hung';
+    case 'open':
+      return 'still open';
+  }
 }

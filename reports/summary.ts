@@ -1,6 +1,7 @@
 import { packets, showCommands } from './commands.js';
 import { VERDICTS, type AnalysisReport, type ConnectionRecord, type Finding } from './report.js';
 import { countsText, relayText } from './counts-text.js';
+import { shapeEnding } from './shape.js';
 import type { Report } from './run-report.js';
 
 export interface SummaryOptions {
@@ -10,6 +11,8 @@ export interface SummaryOptions {
   maxFindings?: number;
   /** Worst connections listed. */
   maxWorst?: number;
+  /** Connection shapes listed (the largest). */
+  maxShapes?: number;
 }
 
 const CODES = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1 } as const;
@@ -54,6 +57,8 @@ export function formatSummary(report: AnalysisReport, opts: SummaryOptions = {})
     for (const f of rest) out.push(`  ${mark(f, paint)} ${f.kind}: ${f.title}`);
   }
 
+  out.push('', ...shapeLines(report, opts.maxShapes ?? 5));
+
   const worst = worstConnections(report.connections, opts.maxWorst ?? 5);
   if (worst.length > 0) {
     out.push('', paint('bold', 'worst connections:'));
@@ -69,6 +74,24 @@ export function formatSummary(report: AnalysisReport, opts: SummaryOptions = {})
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The connections by shape: "1 shape, 128 connections: → SYN ← SYN/ACK … ← ACK … no FIN from the
+ * server", or one line per shape, largest first, with its count, verdict and findings.
+ */
+function shapeLines(report: AnalysisReport, max: number): string[] {
+  const cs = report.clusters;
+  if (cs.length === 0) return [];
+  const n = report.totals.connections;
+  const line = (c: (typeof cs)[number]): string => `${c.signature} … ${shapeEnding(c.shape, c.verdict)}`;
+  const head = `${plural(cs.length, 'shape')}, ${plural(n, 'connection')}`;
+  if (cs.length === 1) return [`${head}: ${line(cs[0]!)}`];
+  const out = [`${head}:`];
+  for (const c of cs.slice(0, max)) out.push(`  ${c.connections} × ${line(c)}  (${c.verdict}${c.findings.length > 0 ? `: ${c.findings.join(', ')}` : ''})`);
+  if (cs.length > max) out.push(`  … and ${plural(cs.length - max, 'more shape')} (report.html lists them)`);
+  if (report.unclustered_connections > 0) out.push(`  ${plural(report.unclustered_connections, 'connection')} of further shapes not grouped`);
+  return out;
+}
 
 
 /**
