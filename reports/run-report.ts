@@ -7,7 +7,7 @@ import type { AnalysisReport, Finding } from './report.js';
  * function of it. docs/report-schema.md documents it; docs/report.schema.json is its JSON Schema.
  * `schema_version` goes up whenever a field changes meaning or goes away.
  */
-export const REPORT_SCHEMA_VERSION = 2;
+export const REPORT_SCHEMA_VERSION = 3;
 
 export interface Report extends AnalysisReport {
   schema_version: typeof REPORT_SCHEMA_VERSION;

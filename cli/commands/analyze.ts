@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { parseFlags } from '../args.js';
 import { durationFlag, intFlag } from '../../harness/flag-values.js';
@@ -6,12 +6,13 @@ import { UsageError } from '../../stack/user-error.js';
 import { analyzeCapture, parseServerHint } from '../../reports/analyzer.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../reports/report.js';
 import { formatSummary } from '../../reports/summary.js';
+import { formatHtml } from '../../reports/html/index.js';
 import { writeReportFiles } from '../../reports/write.js';
 import { finalReport } from '../../reports/verdict.js';
 
 const d = DEFAULT_THRESHOLDS;
 
-export const ANALYZE_USAGE = `usage: fuzz analyze FILE [--server ADDR[:PORT]] [--json] [--out DIR] [--partial] [thresholds]
+export const ANALYZE_USAGE = `usage: fuzz analyze FILE [--server ADDR[:PORT]] [--json] [--out DIR] [--html FILE] [--partial] [thresholds]
 
 Judges every TCP connection in a pcap or pcapng capture (tcpdump, Wireshark, fuzz run):
 verdicts (complete, reset, refused, unanswered, half-closed, hang, open) and findings, each
@@ -20,7 +21,8 @@ with the tcpdump/tshark command that shows it. Per-frame analysis equals Wiresha
 
   --server ADDR[:PORT]    which side is the server (default: the side that received the SYN)
   --json                  print report.json to stdout instead of the summary
-  --out DIR               write report.json, junit.xml and report.html into DIR
+  --out DIR               write report.json, junit.xml, report.html and the ladder SVGs into DIR
+  --html FILE             write the page alone to FILE (the same report.html, one self-contained file)
   --partial               analyse what was readable from a truncated or corrupt file
 thresholds (findings):
   --hang MS               no payload this long at the end, and a side waiting (default ${d.hang_ms} ms)
@@ -37,6 +39,7 @@ const FLAGS = {
   server: { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
+  html: { type: 'string' },
   partial: { type: 'boolean' },
   hang: { type: 'string' },
   'fin-wait': { type: 'string' },
@@ -77,6 +80,16 @@ function checkReadable(file: string): void {
   if (!st.isFile()) throw new UsageError(`${file}: not a regular file`);
 }
 
+/** --html FILE: a path that cannot be written is the user's to fix (one line, exit 2). */
+function writeHtmlFile(path: string, html: string): void {
+  try {
+    writeFileSync(path, html);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--html ${path}: ${code === 'ENOENT' ? 'no such folder' : code === 'EISDIR' ? 'is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+  }
+}
+
 export const analyzeCommand: Command = {
   usage: ANALYZE_USAGE,
   async run(argv) {
@@ -98,6 +111,7 @@ export const analyzeCommand: Command = {
     }
     const report = finalReport(analysis, { findings: analysis.findings, explained: [], run: null });
     if (values.out !== undefined) writeReportFiles(report, values.out);
+    if (values.html !== undefined) writeHtmlFile(values.html, formatHtml(report));
     if (values.json) process.stdout.write(JSON.stringify(report, null, 1) + '\n');
     else process.stdout.write(formatSummary(report, { color: process.stdout.isTTY === true && !process.env['NO_COLOR'] }));
     if (report.capture.error) process.stderr.write(`fuzz: ${file}: partial analysis: ${report.capture.error}\n`);

@@ -10,5 +10,6 @@ export const commands: CommandEntry[] = [
   { name: 'serve', summary: 'serve a built-in target on our stack over a TAP device in a lab namespace', load: async () => (await import('./serve.js')).serveCommand },
   { name: 'list', summary: 'list targets, bug profiles and cases', load: async () => (await import('./list.js')).listCommand },
   { name: 'spec', summary: 'show the exact bytes (or the frozen spec) of a pathoc/pathod spec', load: async () => (await import('./spec.js')).specCommand },
+  { name: 'report', summary: 'redraw report.html and the ladders from a run folder (report.json, trace.log)', load: async () => (await import('./report.js')).reportCommand },
   { name: 'analyze', summary: 'judge every TCP connection in a pcap: hangs, half-closes, missing FINs, storms', load: async () => (await import('./analyze.js')).analyzeCommand },
 ];
