@@ -1,6 +1,6 @@
 /**
  * report.html renders in headless Chromium, offline: the page has the timeline and one
- * time–sequence graph per flagged connection as SVG elements, and a screenshot shows them.
+ * time–sequence graph per connection shape (its representative) as SVG, and a screenshot shows them.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -65,14 +65,17 @@ describe('report.html in headless Chromium', { skip }, () => {
   const page = join(dir, 'report.html');
   writePage(report, page, null);
 
-  it('the DOM has the timeline and a Stevens graph per flagged connection', async () => {
-    assert.equal(report.traces.length, 2);
+  it('the DOM has the timeline and a Stevens graph per shape', async () => {
+    // Three shapes: the stuck handshake, the bulk transfer, the 30 clean echo connections.
+    assert.equal(report.clusters.length, 3);
+    assert.equal(report.traces.length, 3);
     const r = await chromium('--dump-dom', `file://${page}`);
     assert.equal(r.code, 0, r.stderr);
     const dom = r.stdout;
-    assert.equal((dom.match(/<svg[^>]*class="timeline"/g) ?? []).length, 1);
-    assert.equal((dom.match(/<svg[^>]*class="stevens"/g) ?? []).length, 2);
-    assert.ok((dom.match(/<line[^>]*class="conn"/g) ?? []).length >= 32, 'a timeline bar per connection');
+    assert.equal((dom.match(/<canvas id="tl"/g) ?? []).length, 1);
+    assert.equal((dom.match(/<svg[^>]*class="stevens"/g) ?? []).length, 3);
+    const bars = JSON.parse(/<script type="application\/json" id="tl-data">(.*?)<\/script>/.exec(dom)![1]!) as { bars: unknown[] };
+    assert.equal(bars.bars.length, 32, 'a timeline bar per connection');
     assert.ok((dom.match(/class="seg retx"/g) ?? []).length >= 3, 'retransmissions are marked');
     assert.ok(dom.includes('class="mark mark-S retx"'), 'the resent SYN/ACK is marked');
     assert.ok(dom.includes('class="mark mark-F"'), 'FINs are marked');
