@@ -115,7 +115,7 @@ function markLateHandshakeAck(ticks: Array<{ tr: Transition; late: string }>, tr
     // The handshake's ACK: the peer's first segment after our SYN/ACK that acknowledges it (relative ack 1).
     const peer = trace.points.filter((p) => p[1] === peerDir && (p[4] & ACK) !== 0 && p[6] === 1 && p[8] <= tk.tr.framesBefore);
     const later = peer.slice(1).map((p) => `#${p[8]}`);
-    if (peer.length > 0 && later.length > 0) tk.late = `ACK #${peer[0]![8]} taken after ${later.join(', ')}`;
+    if (peer.length > 0 && later.length > 0) tk.late = `ACK #${peer[0]![8]} not taken before ${later.join(', ')}`;
   }
 }
 
@@ -200,7 +200,7 @@ function tick(r: { tr: Transition; t: number; after: boolean; late: string }, si
   const x0 = side === 'server' ? x - width + 6 : x - 6;
   return [
     `<g class="lst${after ? ' after' : ''}${late ? ' late' : ''}" data-frames-before="${tr.framesBefore}" data-action="${esc(bareAction(tr.action))}" data-to="${esc(bareState(tr.to))}">`,
-    `<title>${esc(`${fmtT(t)} s, after frame ${tr.framesBefore}: #${tr.conn} ${tr.from}  - ${tr.action} ->  ${tr.to}${late ? `; the handshake's ${late}: the stack processed it only after later segments had arrived` : ''}`)}</title>`,
+    `<title>${esc(`${fmtT(t)} s, after frame ${tr.framesBefore}: #${tr.conn} ${tr.from}  - ${tr.action} ->  ${tr.to}${late ? `; the handshake's ${late}: the stack left SYN-RECEIVED only after later segments of the peer had arrived` : ''}`)}</title>`,
     `<text x="8" y="${y + 14}" class="t">${fmtT(t)}</text>`,
     `<rect x="${x0}" y="${y + 2}" width="${width}" height="16" rx="4"/>`,
     `<text x="${side === 'server' ? x - 6 : x + 6}" y="${y + 14}" text-anchor="${side === 'server' ? 'end' : 'start'}">${esc(text)}</text>`,
