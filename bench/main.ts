@@ -22,6 +22,7 @@ const BENCHES: Bench[] = [
   { name: 'tap', summary: 'raw TAP frame throughput vs kernel loopback UDP', lab: true, run: async () => (await import('./tap.js')).benchTap() },
   { name: 'lab', summary: 'TCP over TAP: bulk into discard, goodbye connections/s vs node:net', lab: true, run: async () => (await import('./lab.js')).benchLab() },
   { name: 'foreign', summary: 'the lwIP example through the tap: relay vs attached directly: goodbye conn/s, bulk in', lab: true, run: async () => (await import('./foreign.js')).benchForeign() },
+  { name: 'report', summary: 'report.html of 10,000 connections: size, first paint and load in headless Chromium', lab: false, run: async () => (await import('./report.js')).benchReport() },
   { name: 'run', summary: 'fuzz run jobs/s over TAP vs 128 nc processes, and on the sim link', lab: true, run: async () => (await import('./run.js')).benchRun() },
 ];
 
