@@ -71,7 +71,7 @@ export class Capture {
     this.pcapPath = files.pcap;
     this.pcap = PcapWriter.open(files.pcap);
     this.trace = files.trace !== undefined ? new LineFile(files.trace) : undefined;
-    this.ledger = new FaultLedger(serverIp);
+    this.ledger = new FaultLedger(serverIp, () => this.pcap.frames, () => this.recorder?.clock.now() ?? 0);
   }
 
   /** A run's capture: run.pcap and trace.log in its folder, its faults, its server. */

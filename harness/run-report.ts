@@ -38,6 +38,8 @@ function runSection(plan: RunPlan, raw: RawRun, v: RunVerdict): RunSection {
     faults: plan.faults ? formatFaultSpec(plan.faults.spec) : null,
     fault_stats: raw.faultStats ?? null,
     fault_touched_connections: raw.faultLedger?.connections ?? null,
+    fault_events: raw.faultLedger?.events ?? [],
+    fault_events_omitted: raw.faultLedger?.eventsOmitted ?? 0,
     interrupted: raw.interrupted,
     partial: raw.interrupted || raw.notStarted > 0,
     jobs_not_started: raw.notStarted,

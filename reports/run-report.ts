@@ -52,6 +52,22 @@ export interface ReportVerdict {
   explained_by_faults: Finding[];
 }
 
+/** One fault the injector (`--faults`) applied to a TCP frame. */
+export interface FaultEvent {
+  /** When, on the link clock (Unix seconds, as the pcap's times). */
+  unix_s: number;
+  /** `dropped`, `duplicated`, `reordered`, `corrupted`, `delayed`, `oversize`, `rateLimited`. */
+  kind: string;
+  /** The connection's client side, `ip:port`. */
+  client: string;
+  /** Sent by our stack (hit before the capture point, so it is not in the pcap as it was sent), or received for it. */
+  from_stack: boolean;
+  /** The captured frame it hit (a frame received for our stack is recorded before the injector); null for one our stack sent. */
+  frame: number | null;
+  tcp_flags: number;
+  len: number;
+}
+
 /** One job joined with its connection in the capture and its peer socket at the end. */
 export interface JobRow {
   job: number;
@@ -113,6 +129,9 @@ export interface RunSection {
   faults: string | null;
   fault_stats: Record<string, number> | null;
   fault_touched_connections: number | null;
+  /** Each fault the injector applied to a TCP frame, in order (at most 5,000; `fault_events_omitted` counts the rest). */
+  fault_events: FaultEvent[];
+  fault_events_omitted: number;
   interrupted: boolean;
   partial: boolean;
   jobs_not_started: number;

@@ -492,6 +492,8 @@ export function sampleRunSection(overrides: Partial<RunSection> = {}): RunSectio
     faults: null,
     fault_stats: null,
     fault_touched_connections: null,
+    fault_events: [],
+    fault_events_omitted: 0,
     interrupted: false,
     partial: false,
     jobs_not_started: 0,

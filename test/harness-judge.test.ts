@@ -106,7 +106,7 @@ test('a timed-out job on a connection with a capture finding is that finding, no
 
 test('faults: a finding whose every connection the injector touched is explained, not standing; one untouched keeps it standing', () => {
   const p = plan({ faults: 'drop=1%' });
-  const ledger = new FaultLedger(S);
+  const ledger = new FaultLedger(S, () => 0, () => 0);
   const frame = (port: number): Uint8Array =>
     emitEthernet({
       dst: 2,
@@ -114,7 +114,7 @@ test('faults: a finding whose every connection the injector touched is explained
       ethertype: ETHERTYPE_IPV4,
       payload: emitIpv4({ src: C, dst: S, protocol: IPPROTO_TCP, ttl: 64, tos: 0, ident: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: new Uint8Array(0), payload: emitTcp({ srcPort: port, dstPort: 19, seq: 1, ack: 0, flags: SYN, window: 1, urgent: 0, options: [], payload: new Uint8Array(0) }, C, S) }),
     });
-  ledger.observe('dropped', frame(40000));
+  ledger.observe('dropped', frame(40000), 'in');
   const touchedOnly = judge(p, raw([job(0, 40000, { outcome: 'timeout' })], { faultLedger: ledger, faultStats: { dropped: 1 } }), capture([], [40000]));
   assert.deepEqual(touchedOnly.findings, []);
   assert.deepEqual(touchedOnly.explained.map((f) => f.kind), ['missing-fin']);

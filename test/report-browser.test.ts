@@ -111,6 +111,7 @@ describe('report.html in headless Chromium', { skip, concurrency: false }, () =>
     assert.ok(r.code === 0 || r.code === 1, r.stdout + r.stderr);
     const page = await open(join(out, 'report.html'));
     assert.ok((await page.evaluate<number>('document.querySelectorAll("svg.ladder .retx").length')) > 0, 'retransmissions marked on a ladder');
+    assert.ok((await page.evaluate<number>('document.querySelectorAll("svg.ladder .fault").length')) > 0, 'injected faults marked on a ladder');
     await page.screenshot(join(dir, 'faults-report.png'));
   });
 

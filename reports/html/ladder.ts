@@ -1,5 +1,6 @@
 import { escapeXml as esc } from '../escape.js';
 import type { SequenceTrace, ShapeStep } from '../report.js';
+import type { FaultEvent } from '../run-report.js';
 import { A_ANY_RETRANSMISSION, A_DUPLICATE_ACK, A_OUT_OF_ORDER, A_ZERO_WINDOW, A_ZERO_WINDOW_PROBE } from '../tcp-analysis.js';
 import { bareAction, bareState, type LaneTransitions, type Transition } from '../trace-log.js';
 import { stepText } from '../shape.js';
@@ -41,13 +42,15 @@ export const LADDER_STYLE =
   '.ld text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#212121}.ld .hd{font-weight:700;font-size:12px}' +
   '.ld .lane{stroke:#9e9e9e;stroke-width:1.5}.ld .t{fill:#616161}.ld .c2s{stroke:#1565c0;fill:#1565c0}.ld .s2c{stroke:#00897b;fill:#00897b}' +
   '.ld .retx{stroke:#d32f2f;fill:#d32f2f}.ld .dup{stroke:#ef6c00;fill:#ef6c00}.ld .zw{stroke:#6a1b9a;fill:#6a1b9a}' +
-  '.ld text.retx,.ld text.dup,.ld text.zw{stroke:none;font-weight:700}.ld line.arrow{stroke-width:1.6}' +
+  '.ld .fault{stroke:#c2185b;fill:#c2185b}.ld text.fault{stroke:none}' +
+  '.ld text.retx,.ld text.dup,.ld text.zw,.ld text.fault{stroke:none;font-weight:700}.ld line.arrow{stroke-width:1.6}' +
   '.ld .lst rect{fill:#fff8e1;stroke:#f9a825}.ld .lst text{fill:#5d4037}.ld .lst.after rect{fill:#f5f5f5;stroke:#bdbdbd}.ld .lst.after text{fill:#9e9e9e}' +
   '.ld .lst.late rect{fill:#ffebee;stroke:#c62828}.ld text.late{fill:#c62828;font-weight:700}' +
   '.ld .gap{stroke:#bdbdbd;stroke-dasharray:4 3}.ld .gaptext{fill:#757575;font-style:italic}';
 
 type Row =
-  | { kind: 'seg'; p: SequenceTrace['points'][number] }
+  | { kind: 'seg'; p: SequenceTrace['points'][number]; faults: string[] }
+  | { kind: 'fault'; e: FaultEvent; t: number }
   | { kind: 'tick'; tr: Transition; t: number; after: boolean; late: string }
   | { kind: 'gap'; seconds: number }
   | { kind: 'omitted'; segments: number };
@@ -60,7 +63,22 @@ export interface LadderContext {
   captureFrames: number;
   /** A file of its own: the SVG carries its style (the page has it once for all). */
   standalone: boolean;
+  /** The injector's faults on this connection (`--faults`), and which lane is our stack's (it sends through the injector). */
+  faults: readonly FaultEvent[];
+  stackSide: 'client' | 'server';
 }
+
+/** A fault in words. */
+const FAULT_WORDS: Record<string, string> = {
+  dropped: 'dropped',
+  duplicated: 'duplicated',
+  reordered: 'held back (reordered)',
+  corrupted: 'corrupted',
+  delayed: 'delayed',
+  oversize: 'dropped (oversize)',
+  rateLimited: 'dropped (rate limit)',
+};
+const faultWords = (kind: string): string => `${FAULT_WORDS[kind] ?? kind} by the injector`;
 
 /** The rows in order: segments as captured, each tick after the frames captured before it, pauses as gaps. */
 function rows(trace: SequenceTrace, lane: LaneTransitions | undefined, ctx: LadderContext): Row[] {
@@ -69,6 +87,13 @@ function rows(trace: SequenceTrace, lane: LaneTransitions | undefined, ctx: Ladd
     return { kind: 'tick' as const, tr, t, after: t >= ctx.captureEndS - 1e-6 && tr.framesBefore >= ctx.captureFrames, late: '' };
   });
   markLateHandshakeAck(ticks, trace, lane);
+  const rel = (unixS: number): number => (ctx.startUnixS === null ? 0 : Math.round((unixS - ctx.startUnixS) * 1e6) / 1e6);
+  // A frame received for our stack was captured before the injector hit it: its arrow carries the fault.
+  const onFrame = new Map<number, string[]>();
+  for (const e of ctx.faults) if (e.frame !== null) onFrame.set(e.frame, [...(onFrame.get(e.frame) ?? []), faultWords(e.kind)]);
+  // One our stack sent was hit before the capture point: a row of its own, at its time.
+  const unseen = ctx.faults.filter((e) => e.frame === null).map((e) => ({ kind: 'fault' as const, e, t: rel(e.unix_s) }));
+  let u = 0;
   const pts = trace.points;
   const omittedMiddle = pts.length > LADDER_HEAD + LADDER_TAIL ? pts.length - LADDER_HEAD - LADDER_TAIL : 0;
   const out: Row[] = [];
@@ -80,6 +105,7 @@ function rows(trace: SequenceTrace, lane: LaneTransitions | undefined, ctx: Ladd
     out.push(r);
   };
   pts.forEach((p, i) => {
+    while (u < unseen.length && unseen[u]!.t < p[0]) put(unseen[u]!, unseen[u++]!.t);
     while (k < ticks.length && ticks[k]!.tr.framesBefore < p[8]) {
       if (!ticks[k]!.after) put(ticks[k]!, ticks[k]!.t);
       k++;
@@ -90,8 +116,9 @@ function rows(trace: SequenceTrace, lane: LaneTransitions | undefined, ctx: Ladd
       return;
     }
     if (i === LADDER_HEAD && trace.points_omitted > 0 && omittedMiddle === 0) out.push({ kind: 'omitted', segments: trace.points_omitted });
-    put({ kind: 'seg', p }, p[0]);
+    put({ kind: 'seg', p, faults: onFrame.get(p[8]) ?? [] }, p[0]);
   });
+  for (; u < unseen.length; u++) put(unseen[u]!, unseen[u]!.t);
   for (; k < ticks.length; k++) {
     if (ticks[k]!.after) out.push(ticks[k]!);
     else put(ticks[k]!, ticks[k]!.t);
@@ -129,7 +156,7 @@ function markLateHandshakeAck(ticks: Array<{ tr: Transition; late: string }>, tr
  */
 export function ladderSvg(trace: SequenceTrace, lane: LaneTransitions | undefined, ctx: LadderContext): string {
   const rs = rows(trace, lane, ctx);
-  const height = TOP + rs.reduce((h, r) => h + (r.kind === 'seg' ? SEG_H : r.kind === 'tick' ? TICK_H : GAP_H), 0) + 16;
+  const height = TOP + rs.reduce((h, r) => h + (r.kind === 'seg' || r.kind === 'fault' ? SEG_H : r.kind === 'tick' ? TICK_H : GAP_H), 0) + 16;
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="ld ladder" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" data-stream="${trace.stream}">`,
@@ -148,7 +175,10 @@ export function ladderSvg(trace: SequenceTrace, lane: LaneTransitions | undefine
   let afterDrawn = false;
   for (const r of rs) {
     if (r.kind === 'seg') {
-      parts.push(segment(r.p, y));
+      parts.push(segment(r.p, r.faults, y));
+      y += SEG_H;
+    } else if (r.kind === 'fault') {
+      parts.push(unseenFault(r.e, r.t, ctx.stackSide, y));
       y += SEG_H;
     } else if (r.kind === 'tick') {
       if (r.after && !afterDrawn) {
@@ -167,11 +197,11 @@ export function ladderSvg(trace: SequenceTrace, lane: LaneTransitions | undefine
   return parts.join('');
 }
 
-function segment(p: SequenceTrace['points'][number], y: number): string {
+function segment(p: SequenceTrace['points'][number], faults: string[], y: number): string {
   const [t, dir, seq, len, flags, analysis, ack, edge, frame] = p;
   const from = dir === 0 ? LANE_X.client : LANE_X.server;
   const to = dir === 0 ? LANE_X.server : LANE_X.client;
-  const ms = marks(analysis);
+  const ms: Array<[string, string]> = [...faults.map((f): [string, string] => ['fault', f]), ...marks(analysis)];
   const cls = ms[0]?.[0] ?? (dir === 0 ? 'c2s' : 's2c');
   const hasAck = (flags & ACK) !== 0;
   const win = (edge - ack) >>> 0;
@@ -187,6 +217,24 @@ function segment(p: SequenceTrace['points'][number], y: number): string {
     `<polygon points="${to},${y1} ${to + dx},${y1 - 5} ${to + dx},${y1 + 3}" class="${cls}"/>`,
     `<text x="${(from + to) / 2}" y="${y0 - 2}" text-anchor="middle">${esc(label)}</text>`,
     ms.length > 0 ? `<text x="${to + (to > from ? 10 : -10)}" y="${y1 + 4}" text-anchor="${to > from ? 'start' : 'end'}" class="${ms[0]![0]}">${esc(ms.map((m) => m[1]).join(', '))}</text>` : '',
+    '</g>',
+  ].join('');
+}
+
+/** A segment our stack sent that the injector hit before the capture point: a dashed arrow that ends in a cross. */
+function unseenFault(e: FaultEvent, t: number, stackSide: 'client' | 'server', y: number): string {
+  const from = LANE_X[stackSide];
+  const to = stackSide === 'server' ? LANE_X.client : LANE_X.server;
+  const mid = (from + to) / 2;
+  const y0 = y + 14;
+  const y1 = y + 19;
+  const label = `${flowFlags(e.tcp_flags)}${e.len > 0 ? ` len=${e.len}` : ''}: ${faultWords(e.kind)} before the capture point`;
+  return [
+    `<g class="lfault" data-kind="${esc(e.kind)}"><title>${esc(`${fmtT(t)} s: a segment ${stackSide === 'server' ? 'the server' : 'the client'} sent (${label}); not in the capture as sent`)}</title>`,
+    `<text x="8" y="${y1 + 4}" class="t">${fmtT(t)}</text>`,
+    `<line x1="${from}" y1="${y0}" x2="${mid}" y2="${y1}" class="arrow fault" stroke-dasharray="5 3"/>`,
+    `<text x="${mid}" y="${y1 + 4}" text-anchor="middle" class="fault">✕</text>`,
+    `<text x="${mid}" y="${y0 - 2}" text-anchor="middle" class="fault">${esc(label)}</text>`,
     '</g>',
   ].join('');
 }

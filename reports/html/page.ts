@@ -29,12 +29,17 @@ export interface PageInputs {
 
 /** The ladder of one kept trace, with our stack's lane when trace.log had it. */
 export function traceLadder(report: Report, inputs: PageInputs, trace: SequenceTrace, standalone: boolean): string {
-  const ctx: LadderContext = { startUnixS: report.capture.start_unix_s, captureEndS: report.capture.duration_s, captureFrames: report.capture.records, standalone };
-  return ladderSvg(
-    trace,
-    inputs.lanes.find((l) => l.stream === trace.stream),
-    ctx,
-  );
+  const lane = inputs.lanes.find((l) => l.stream === trace.stream);
+  const client = `${trace.client.ip}:${trace.client.port}`;
+  const ctx: LadderContext = {
+    startUnixS: report.capture.start_unix_s,
+    captureEndS: report.capture.duration_s,
+    captureFrames: report.capture.records,
+    standalone,
+    faults: (report.run?.fault_events ?? []).filter((e) => e.client === client),
+    stackSide: lane?.side ?? (report.run?.stack_side === 'client' ? 'client' : 'server'),
+  };
+  return ladderSvg(trace, lane, ctx);
 }
 
 /**

@@ -186,8 +186,14 @@ export function formatFaultSpec(spec: FaultSpec): string {
 /** What the injector did to one frame (the FaultStats counter it bumped). */
 export type FaultKind = Exclude<keyof FaultStats, 'frames'>;
 
-/** Sees every fault as it is applied, with the frame as it was before the fault. */
-export type FaultObserver = (kind: FaultKind, frame: Uint8Array) => void;
+/**
+ * Which way a faulted frame was going: `out` sent by the stack this link wraps, `in` received
+ * for it from the inner link.
+ */
+export type FaultDirection = 'out' | 'in';
+
+/** Sees every fault as it is applied, with the frame as it was before the fault and its direction. */
+export type FaultObserver = (kind: FaultKind, frame: Uint8Array, direction: FaultDirection) => void;
 
 class FaultPipe {
   private packetTokens: number;
@@ -204,7 +210,7 @@ class FaultPipe {
     private readonly stats: FaultStats,
     private readonly linkMaxFrame: number,
     private readonly forward: (frame: Uint8Array) => void,
-    private readonly observe: FaultObserver | undefined,
+    private readonly observe: ((kind: FaultKind, frame: Uint8Array) => void) | undefined,
   ) {
     this.packetTokens = this.packetCapacity();
     this.bitTokens = this.bitCapacity();
@@ -349,8 +355,10 @@ export class FaultyLink implements Link {
   ) {
     this.clock = inner.clock;
     this.maxFrame = inner.maxFrame;
-    this.outbound = new FaultPipe(spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => inner.send(f), opts.onFault);
-    this.inbound = new FaultPipe(opts.inbound ?? spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => this.receiver?.(f), opts.onFault);
+    const observe = (direction: FaultDirection): ((kind: FaultKind, frame: Uint8Array) => void) | undefined =>
+      opts.onFault ? (kind, frame) => opts.onFault!(kind, frame, direction) : undefined;
+    this.outbound = new FaultPipe(spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => inner.send(f), observe('out'));
+    this.inbound = new FaultPipe(opts.inbound ?? spec, rng, inner.clock, this.stats, inner.maxFrame, (f) => this.receiver?.(f), observe('in'));
     inner.onFrame((f) => this.inbound.process(f));
   }
 
