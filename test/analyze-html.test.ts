@@ -6,37 +6,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { writePage } from '../reports/write.js';
 import { parseIpv4 } from '../stack/addr.js';
 import { ACK, FIN, PSH, SYN } from '../stack/wire/tcp.js';
 import { analyzeFrames, Conversation, type TimedFrame, asReport, sampleRunSection } from './analyze-support.js';
-import { hasCommand, run } from './helpers/env.js';
+import { testBrowser } from './helpers/chromium.js';
+import { hasCommand } from './helpers/env.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = hasCommand('chromium') ? undefined : "needs 'chromium' on PATH (.ci/run installs it)";
 const dir = mkdtempSync(join(tmpdir(), 'tcpfuzz-html-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Headless Chromium with nothing that reaches the network, in a throwaway profile. */
-function chromium(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const profile = mkdtempSync(join(dir, 'profile-'));
-  return run(
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      `--user-data-dir=${profile}`,
-      ...args,
-    ],
-    { timeoutMs: 60_000 },
-  );
-}
+const browser = testBrowser(skip, () => rmSync(dir, { recursive: true, force: true }));
 
 function sampleReport() {
   const frames: TimedFrame[] = [];
@@ -69,9 +49,10 @@ describe('report.html in headless Chromium', { skip }, () => {
     // Three shapes: the stuck handshake, the bulk transfer, the 30 clean echo connections.
     assert.equal(report.clusters.length, 3);
     assert.equal(report.traces.length, 3);
-    const r = await chromium('--dump-dom', `file://${page}`);
-    assert.equal(r.code, 0, r.stderr);
-    const dom = r.stdout;
+    const tab = await browser().newPage();
+    await tab.goto(`file://${page}`);
+    assert.deepEqual(tab.errors, []);
+    const dom = await tab.evaluate<string>('document.documentElement.outerHTML');
     assert.equal((dom.match(/<canvas id="tl"/g) ?? []).length, 1);
     assert.equal((dom.match(/<svg[^>]*class="stevens"/g) ?? []).length, 3);
     const bars = JSON.parse(/<script type="application\/json" id="tl-data">(.*?)<\/script>/.exec(dom)![1]!) as { bars: unknown[] };
@@ -85,8 +66,9 @@ describe('report.html in headless Chromium', { skip }, () => {
 
   it('a screenshot shows the page', async () => {
     const png = join(dir, 'report.png');
-    const r = await chromium(`--screenshot=${png}`, '--window-size=1200,2400', '--hide-scrollbars', `file://${page}`);
-    assert.equal(r.code, 0, r.stderr);
+    const tab = await browser().newPage(1200, 2400);
+    await tab.goto(`file://${page}`);
+    await tab.screenshot(png);
     // A blank page compresses to a few kilobytes; text and graphs do not.
     assert.ok(statSync(png).size > 40_000, `screenshot of ${statSync(png).size} bytes`);
   });

@@ -10,22 +10,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { kernelCapture } from './analyze-support.js';
-import { Browser, type Page } from './helpers/chromium.js';
+import { testBrowser, type Page } from './helpers/chromium.js';
 import { fuzz } from './helpers/cli.js';
 import { hasCommand, kernelSkipReason } from './helpers/env.js';
 
 const skip = hasCommand('chromium') ? undefined : "needs 'chromium' on PATH (.ci/run installs it)";
 const dir = mkdtempSync(join(tmpdir(), 'tcpfuzz-report-browser-'));
-let browser: Browser | undefined;
-
-before(async () => {
-  if (!skip) browser = await Browser.launch();
-});
-after(async () => {
-  await browser?.close();
-  // The screenshots stay as the test's artifacts; the runs' folders go.
+// The screenshots stay as the test's artifacts; the runs' folders go.
+const browser = testBrowser(skip, () => {
   for (const e of readdirSync(dir)) if (!e.endsWith('.png')) rmSync(join(dir, e), { recursive: true, force: true });
 });
 
@@ -38,7 +32,7 @@ async function runAndOpen(name: string, args: string[], expectCode: number, heig
 }
 
 async function open(file: string, height = 1000): Promise<Page> {
-  const page = await browser!.newPage(1280, height);
+  const page = await browser().newPage(1280, height);
   await page.goto(`file://${file}`);
   // Two frames: the scripts have drawn the canvas.
   await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { after, before } from 'node:test';
 
 /**
  * Headless Chromium (Debian's /usr/bin/chromium) driven over the DevTools protocol on a pipe
@@ -206,4 +207,23 @@ export class Page {
     const { data } = (await this.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: full }, 60_000)) as { data: string };
     writeFileSync(path, Buffer.from(data, 'base64'));
   }
+}
+
+/**
+ * One browser for a test file: launched before its tests (unless `skip` says why not), closed
+ * after them, then `cleanUp` runs. Call the returned function inside a test.
+ */
+export function testBrowser(skip: string | undefined, cleanUp: () => void): () => Browser {
+  let browser: Browser | undefined;
+  before(async () => {
+    if (!skip) browser = await Browser.launch();
+  });
+  after(async () => {
+    await browser?.close();
+    cleanUp();
+  });
+  return () => {
+    if (!browser) throw new Error('no browser: the test should have been skipped');
+    return browser;
+  };
 }
