@@ -297,10 +297,9 @@ export class Analyzer {
     }
     // Trace selection: the first connection of each shape stands for its cluster (flagged or not).
     const client = orient(conn, this.hint).client;
-    const rows = conn.traceRows();
-    const cluster = this.clusters.add(r, connectionShape(rows, client));
+    const cluster = this.clusters.add(r, connectionShape(conn, client));
     r.cluster = cluster?.id ?? null;
-    if (cluster?.isNew && this.traces.length < this.maxTraces) this.traces.push(buildTrace(conn, rows, client, r, label()));
+    if (cluster?.isNew && this.traces.length < this.maxTraces) this.traces.push(buildTrace(conn, conn.traceRows(), client, r, label()));
     const timeline = flagged ? this.flaggedTimeline : this.otherTimeline;
     if (timeline.length < this.maxTimeline) {
       timeline.push({ stream: r.stream, t_first: r.t_first, t_last: r.t_last, verdict: r.close.verdict, findings: r.findings, label: label(), cluster: r.cluster });

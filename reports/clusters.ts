@@ -1,5 +1,5 @@
 import type { ConnectionCluster, ConnectionRecord, ShapeStep } from './report.js';
-import { shapeText } from './shape.js';
+import { shapeKey, shapeText } from './shape.js';
 
 /** Shapes kept; the connections of further shapes are counted only (a capture of all-different connections stays bounded). */
 export const MAX_CLUSTERS = 1000;
@@ -17,8 +17,7 @@ export class ClusterTable {
 
   /** Files a finalised record under its shape; returns its cluster (`isNew` for its first member), or null past MAX_CLUSTERS. */
   add(record: ConnectionRecord, shape: ShapeStep[]): { id: number; isNew: boolean } | null {
-    const signature = shapeText(shape);
-    const key = `${signature}|${record.close.verdict}|${record.findings.join(',')}`;
+    const key = `${shapeKey(shape)}|${record.close.verdict}|${record.findings.join(',')}`;
     const c = this.byKey.get(key);
     if (c) {
       c.connections++;
@@ -35,7 +34,7 @@ export class ClusterTable {
     const id = this.byKey.size;
     this.byKey.set(key, {
       id,
-      signature,
+      signature: shapeText(shape),
       shape,
       verdict: record.close.verdict,
       findings: [...record.findings],

@@ -576,19 +576,27 @@ export class Connection {
     return Math.max(0, this.traceCount - TRACE_HEAD - TRACE_TAIL);
   }
 
-  /** Trace rows in capture order (the tail ring unrolled), TRACE_STRIDE numbers each. */
-  traceRows(): number[] {
+  /**
+   * Visits the trace rows in capture order (the tail ring unrolled), where they lie: one row is
+   * `slab[at]` to `slab[at + TRACE_STRIDE - 1]`. Nothing is copied (every connection's shape is read this way).
+   */
+  forEachTraceRow(visit: (slab: Float64Array, at: number) => void): void {
     const kept = Math.min(this.traceCount, TRACE_HEAD + TRACE_TAIL);
     // Past the head, the ring's oldest row is the next one to be overwritten.
     const oldest = this.traceCount > kept ? (this.traceCount - TRACE_HEAD) % TRACE_TAIL : 0;
-    const out: number[] = [];
     for (let k = 0; k < kept; k++) {
       const row = k < TRACE_HEAD ? k : TRACE_HEAD + ((k - TRACE_HEAD + oldest) % TRACE_TAIL);
       const where = this.arena.rowAt(this.traceBlocks, row);
-      const slab = this.arena.slab(where);
-      const at = this.arena.offset(where);
-      for (let j = 0; j < TRACE_STRIDE; j++) out.push(slab[at + j]!);
+      visit(this.arena.slab(where), this.arena.offset(where));
     }
+  }
+
+  /** Trace rows in capture order, TRACE_STRIDE numbers each, copied out. */
+  traceRows(): number[] {
+    const out: number[] = [];
+    this.forEachTraceRow((slab, at) => {
+      for (let j = 0; j < TRACE_STRIDE; j++) out.push(slab[at + j]!);
+    });
     return out;
   }
 
