@@ -81,7 +81,7 @@ export async function runPlan(plan: RunPlan, opts: RunOptions): Promise<Report> 
   opts.events({ type: 'notice', level: 'info', message: `versus: the same ${plan.jobs.count} jobs against ${plan.versus.targetText}` });
   const reference = await runOne(plan.versus, opts);
   const compared: Report = { ...report, versus: compareRuns(report, reference, reportFilePaths(plan.versus.outDir).json) };
-  writeReportFiles(compared, plan.outDir);
+  writeReportFiles(compared, plan.outDir, { traceLog: compared.run?.files.trace || null });
   return compared;
 }
 

@@ -133,6 +133,10 @@ export function shapeEnding(steps: readonly ShapeStep[], verdict: Verdict): stri
       return 'refused';
     case 'unanswered':
       return 'no answer to the SYN';
+    case 'answered-by-ack':
+      return 'the SYN answered by a bare ACK';
+    case 'undetermined':
+      return 'a FIN not answered yet: undetermined';
     case 'hang':
       return 'then nothing: hung';
     case 'open':

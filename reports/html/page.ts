@@ -115,7 +115,7 @@ function banner(report: Report): string {
   const run = report.run;
   if (run) {
     nums.push(`peer sockets at the end: ${countsText(run.peer_sockets_at_end.states)}`);
-    nums.push(`${run.stack_side === 'client' ? 'our client stack' : 'target stack'} at the end: ${countsText(run.stack_connections_at_end)}`);
+    if (run.stack_side !== 'none') nums.push(`${run.stack_side === 'client' ? 'our client stack' : 'target stack'} at the end: ${countsText(run.stack_connections_at_end)}`);
     nums.push(`jobs: ${countsText(run.job_outcomes)}`);
   }
   const shapes = report.clusters.length;

@@ -1,4 +1,4 @@
-import { countsText } from '../counts-text.js';
+import { countsText, relayText } from '../counts-text.js';
 import { escapeXml as esc } from '../escape.js';
 import type { JobRow, Report, RunSection } from '../run-report.js';
 import { scriptJson } from './script-json.js';
@@ -17,9 +17,11 @@ export function runSectionHtml(report: Report, run: RunSection): string {
     ['jobs ended', countsText(run.job_outcomes)],
     ['HTTP responses', run.http ? countsText(run.http.statuses) : ''],
     ['peer sockets at the end', `${countsText(run.peer_sockets_at_end.states)} (${run.peer_sockets_at_end.source})`],
-    [run.stack_side === 'client' ? 'our client stack at the end' : 'target stack at the end', countsText(run.stack_connections_at_end)],
-    ['our stack\'s TCP counters', countsText(run.stack_tcp_counters)],
+    [run.stack_side === 'client' ? 'our client stack at the end' : 'target stack at the end', run.stack_side === 'none' ? '' : countsText(run.stack_connections_at_end)],
+    ['our stack\'s TCP counters', run.stack_side === 'none' ? '' : countsText(run.stack_tcp_counters)],
     ['target exited', run.target_exited ?? ''],
+    ['relay', run.relay ? relayText(run.relay) : ''],
+    ['versus', report.versus ? `${report.versus.target}: ${report.versus.summary} — the target's alone: ${report.versus.target_only.join(', ') || 'none'}; both: ${report.versus.shared.join(', ') || 'none'}; the reference's alone: ${report.versus.versus_only.join(', ') || 'none'} (${report.versus.report})` : ''],
     ['files', [run.files.pcap, run.files.trace, run.files.report, run.files.junit, run.files.html].join('  ')],
   ];
   return [

@@ -6,12 +6,13 @@ import type { Representatives } from './representatives.js';
 import { VERDICT_COLORS } from './stevens.js';
 
 /** Verdicts whose connection was still open at one end when the capture stopped: their bars run to its end. */
-const OPEN_AT_END = new Set(['half-closed', 'hang', 'open']);
+const OPEN_AT_END = new Set(['half-closed', 'undetermined', 'hang', 'open']);
 
 /**
  * The timeline's data: a bar per connection the report keeps (its connection records, then the
  * timeline entries of connections without one), in start order, from the first segment to the
- * last — or to the capture's end for a connection still open at one end — with its
+ * last — or to the capture's end for a connection still open at one end (half-closed,
+ * undetermined, hung, open) — with its
  * retransmissions' times as ticks.
  */
 export function timelineData(report: Report, reps: Representatives): TimelineData {
