@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchResult, type BenchResult } from './result.js';
 import { planRun, runPlan } from '../harness/index.js';
-import { Browser } from '../test/helpers/chromium.js';
+import { Browser } from '../tools/chromium.js';
 
 /**
  * report.html of a 10,000-connection run (the seed's bug on the sim link, 1,000 at once; the
