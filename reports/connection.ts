@@ -1,7 +1,7 @@
 import { ACK, FIN, RST, SYN } from '../stack/wire/tcp.js';
 import type { TcpSegment } from './segment.js';
 import { sideFrame, TRACE_STRIDE, type TraceArena } from './trace-arena.js';
-import { seqGt, seqLe } from '../stack/wire/seq.js';
+import { seqGe, seqGt, seqLe, seqLt } from '../stack/wire/seq.js';
 import {
   A_ACK_LOST_SEGMENT,
   A_ANY_RETRANSMISSION,
@@ -25,6 +25,15 @@ import {
 const MAX_STORM_ENTRIES = 64;
 /** Frames kept per finding-relevant list (storm, after-close, dup-ACK-after-FIN). */
 const MAX_FRAMES_KEPT = 32;
+/** ACK advances remembered per side, to find the one that covered a retransmission. */
+const MAX_ACK_ADVANCES = 16;
+/**
+ * Below this, a retransmission captured right after the ACK that covered it may have crossed it
+ * (Wireshark's out-of-order threshold without an iRTT); a longer handshake round trip widens it.
+ */
+const MIN_CROSSING_NS = 3e6;
+/** RFC 7323 §5.4 recommends a TSval clock of 1 ms to 1 s; Linux (and our stack) tick every millisecond. */
+const TSVAL_TICK_NS = 1e6;
 /** Anomalies kept per connection; the rest are counted. */
 export const MAX_ANOMALIES = 200;
 /** Trace points kept per connection: the first TRACE_HEAD and the last TRACE_TAIL. */
@@ -68,6 +77,25 @@ export interface StormEntry {
   firstNs: number;
   lastNs: number;
 }
+
+/** A segment whose ACK field moved this side's acknowledgement forward. */
+export interface AckAdvance {
+  ack: number;
+  /** Its TSval, or -1 without timestamps. */
+  tsval: number;
+  tNs: number;
+}
+
+/** What a retransmission of already-acknowledged sequence space was, by the segments around it. */
+export type CoveredRetransmission =
+  /** Sent before the covering ACK reached the sender (RFC 6298: its timer fired first): nothing wrong. */
+  | 'crossed'
+  /** The sender had taken the covering ACK (its TSecr echoes it) and resent anyway. */
+  | 'ignored-ack'
+  /** The capture saw the ACK and the sender never did: it was lost after the capture point. */
+  | 'ack-lost'
+  /** A SYN/ACK resent after the handshake's ACK was captured: a listener that missed it. */
+  | 'handshake';
 
 export interface StallSpan {
   startNs: number;
@@ -164,6 +192,20 @@ export class SideStats {
   afterCloseCount = 0;
   afterCloseFirstNs = -1;
   afterCloseLastNs = -1;
+  /**
+   * Retransmissions of data or FIN that the captured ACK covered although the sender never took
+   * it (its TSecr, or no timestamps at all, says so): the ACK was lost after the capture point.
+   */
+  ackLostAfterCapture: number[] = [];
+  ackLostAfterCaptureCount = 0;
+  ackLostFirstNs = -1;
+  ackLostLastNs = -1;
+  /** Retransmissions that crossed the covering ACK in flight (not findings; counted for the record). */
+  crossedRetransmissions = 0;
+  /** This side's ACK advances, oldest first (the last MAX_ACK_ADVANCES). */
+  readonly ackAdvances: AckAdvance[] = [];
+  /** Smallest capture time minus TSval time of this side's segments: its clock as we stamp it. */
+  tsOffsetNs = Infinity;
   /** Duplicate ACKs after FIN, each answering a retransmission of already-acknowledged data. */
   dupAckAfterFin: number[] = [];
   dupAckAfterFinCount = 0;
@@ -199,15 +241,41 @@ export class SideStats {
     }
   }
 
+  /** Remembers a segment whose ACK field moved forward (or the first ACK). */
+  noteAck(ack: number, s: TcpSegment): void {
+    const last = this.ackAdvances[this.ackAdvances.length - 1];
+    if (last && !seqGt(ack, last.ack)) return;
+    if (this.ackAdvances.length >= MAX_ACK_ADVANCES) this.ackAdvances.shift();
+    this.ackAdvances.push({ ack, tsval: s.timestamps ? s.tsval : -1, tNs: s.tNs });
+  }
+
+  /** The first remembered ACK that acknowledged everything up to `end`. */
+  coveringAck(end: number): AckAdvance | undefined {
+    return this.ackAdvances.find((a) => seqGe(a.ack, end));
+  }
+
+  /**
+   * When this side sent the segment, on the capture's clock: its TSval mapped through the least
+   * delayed segment seen so far (a frame read late by the capture point shows as capture time
+   * ahead of TSval progress). Without timestamps, the capture time itself.
+   */
+  sentNs(s: TcpSegment): number {
+    if (!s.timestamps) return s.tNs;
+    const tsNs = s.tsval * TSVAL_TICK_NS;
+    if (s.tNs - tsNs < this.tsOffsetNs) this.tsOffsetNs = s.tNs - tsNs;
+    return tsNs + this.tsOffsetNs;
+  }
+
   maxTransmissions(): number {
     let max = this.dataPkts > 0 || this.syn + this.synAck + this.finCount > 0 ? 1 : 0;
     for (const e of this.storms?.values() ?? []) if (e.sends > max) max = e.sends;
     return max;
   }
 
-  worstStorm(): StormEntry | undefined {
+  /** The segment sent most often, among those `counts` accepts. */
+  worstStorm(counts: (e: StormEntry) => boolean = () => true): StormEntry | undefined {
     let worst: StormEntry | undefined;
-    for (const e of this.storms?.values() ?? []) if (!worst || e.sends > worst.sends) worst = e;
+    for (const e of this.storms?.values() ?? []) if (counts(e) && (!worst || e.sends > worst.sends)) worst = e;
     return worst;
   }
 }
@@ -329,7 +397,11 @@ export class Connection {
     } else if (fl & ACK && (fl & (SYN | FIN | RST)) === 0) {
       d.pureAcks++;
     }
-    if (fl & ACK) d.ackSeen = true;
+    if (fl & ACK) {
+      d.ackSeen = true;
+      d.noteAck(ack, s);
+    }
+    const sentNs = d.sentNs(s);
 
     if (f !== 0) this.countFlags(s, side, f);
 
@@ -427,22 +499,33 @@ export class Connection {
     const retransmitted = (f & (A_ANY_RETRANSMISSION | A_OUT_OF_ORDER)) !== 0;
     // The peer had already acknowledged all of this segment's sequence space (its latest ACK covers it).
     const covered = retransmitted && p.ackSeen && seqLe((seq + len + synFin) >>> 0, this.analysis.sides[side ^ 1]!.lastack);
+    const kind = covered ? this.coveredKind(s, p, (seq + len + synFin) >>> 0, sentNs) : undefined;
     if (retransmitted) this.countStorm(d, s, synFin);
-    // Retransmission after close: after the peer's RST or our own, or of data the peer acknowledged
-    // after it sent its FIN. A correct stack has nothing left to resend in any of these cases. A
-    // SYN is never one: on a 4-tuple whose connection closed or was reset it starts a new one
-    // (Wireshark's reused-ports rule), e.g. Linux's SYN again after the RST it sent to a TIME_WAIT ACK.
-    if (retransmitted && (fl & (SYN | ACK)) !== SYN && (p.rstCount > 0 || d.rstCount > 0 || (p.finCount > 0 && covered))) {
+    if (kind === 'crossed') d.crossedRetransmissions++;
+    // Retransmission after close: after our own RST or the peer's (unless it crossed it), or of sequence space the peer
+    // acknowledged after it sent its FIN, once the sender had taken that ACK. A correct stack has
+    // nothing left to resend in any of these cases. A SYN is never one: on a 4-tuple whose
+    // connection closed or was reset it starts a new one (Wireshark's reused-ports rule), e.g.
+    // Linux's SYN again after the RST it sent to a TIME_WAIT ACK.
+    const afterClose = p.finCount > 0 && (kind === 'ignored-ack' || kind === 'handshake');
+    const afterRst = d.rstCount > 0 || (p.rstCount > 0 && !this.crossed(sentNs, p.firstRstNs));
+    if (retransmitted && (fl & (SYN | ACK)) !== SYN && (afterRst || afterClose)) {
       if (d.afterCloseCount++ === 0) d.afterCloseFirstNs = t;
       d.afterCloseLastNs = t;
       keepFrame(d.afterClose, s.frame);
+    } else if (p.finCount > 0 && kind === 'ack-lost') {
+      if (d.ackLostAfterCaptureCount++ === 0) d.ackLostFirstNs = t;
+      d.ackLostLastNs = t;
+      keepFrame(d.ackLostAfterCapture, s.frame);
     }
+    // Acknowledging a retransmission that crossed the ACK, or whose ACK was lost, is what RFC 9293
+    // §3.10.7.4 requires of the receiver: only a sender that ignores ACKs makes these repeats findings.
     if (f & A_DUPLICATE_ACK && (d.finCount > 0 || p.finCount > 0) && p.lastWasCoveredRetransmission) {
       if (d.dupAckAfterFinCount++ === 0) d.dupAckAfterFinFirstNs = t;
       d.dupAckAfterFinLastNs = t;
       keepFrame(d.dupAckAfterFin, s.frame);
     }
-    d.lastWasCoveredRetransmission = covered;
+    d.lastWasCoveredRetransmission = kind === 'ignored-ack' || kind === 'handshake';
 
     this.trackProgress(s, side, f);
     if ((d.finCount > 0 && p.finCount > 0) || d.rstCount > 0 || p.rstCount > 0) this.closed = true;
@@ -479,6 +562,31 @@ export class Connection {
     }
     d.progressNs = s.tNs;
     d.progressFrame = s.frame;
+  }
+
+  /**
+   * Why a side resent sequence space up to `end` that `p` had acknowledged. It crossed the ACK
+   * when it left the sender before that ACK could reach it: sent (by its TSval, mapped to the
+   * capture's clock; by its capture time without timestamps) less than the handshake's round trip
+   * after the ACK passed, and, with timestamps, echoing a TSval older than the ACK's (RFC 7323
+   * §4.3: TS.Recent had not yet seen it).
+   */
+  private coveredKind(s: TcpSegment, p: SideStats, end: number, sentNs: number): CoveredRetransmission {
+    if (s.flags & SYN) return 'handshake';
+    const cover = p.coveringAck(end);
+    const echoedCover = cover !== undefined && cover.tsval >= 0 && s.timestamps && !seqLt(s.tsecr, cover.tsval);
+    if (echoedCover) return 'ignored-ack';
+    if (cover !== undefined && this.crossed(sentNs, cover.tNs)) return 'crossed';
+    return 'ack-lost';
+  }
+
+  /**
+   * A segment of `d` sent at `sentNs` left before what `p` sent at `peerNs` could reach it: within
+   * one round trip as the capture point saw the handshake (Wireshark's iRTT; later ACK times are
+   * stretched by the very retransmissions being judged).
+   */
+  private crossed(sentNs: number, peerNs: number): boolean {
+    return sentNs - peerNs < Math.max(MIN_CROSSING_NS, this.analysis.irttNs);
   }
 
   /**

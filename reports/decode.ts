@@ -1,3 +1,4 @@
+import { readU32 } from '../stack/wire/bytes.js';
 import { locateIpv4 } from '../stack/wire/frame.js';
 import {
   IPPROTO_TCP,
@@ -97,6 +98,8 @@ export function decodeTcpSegment(b: Uint8Array, off: number, caplen: number, lin
   s.mss = -1;
   s.sackPermitted = false;
   s.timestamps = false;
+  s.tsval = 0;
+  s.tsecr = 0;
   if (hdrLen > TCP_MIN_HEADER_LEN) scanOptions(b, t + TCP_MIN_HEADER_LEN, Math.min(t + hdrLen, end), s);
   return SKIP_OK;
 }
@@ -115,7 +118,11 @@ function scanOptions(b: Uint8Array, start: number, end: number, s: TcpSegment): 
     if (kind === TCPOPT_WSCALE && len === 3) s.wscale = Math.min(b[i + 2]!, MAX_WSCALE);
     else if (kind === TCPOPT_MSS && len === 4) s.mss = (b[i + 2]! << 8) | b[i + 3]!;
     else if (kind === TCPOPT_SACK_PERMITTED && len === 2) s.sackPermitted = true;
-    else if (kind === TCPOPT_TIMESTAMPS && len === 10) s.timestamps = true;
+    else if (kind === TCPOPT_TIMESTAMPS && len === 10) {
+      s.timestamps = true;
+      s.tsval = readU32(b, i + 2);
+      s.tsecr = readU32(b, i + 6);
+    }
     i += len;
   }
 }

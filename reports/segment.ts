@@ -33,6 +33,9 @@ export interface TcpSegment {
   mss: number;
   sackPermitted: boolean;
   timestamps: boolean;
+  /** RFC 7323 TSval and TSecr when `timestamps` is set (0 otherwise). */
+  tsval: number;
+  tsecr: number;
 }
 
 /** The first record of a capture is at this time; earlier (out-of-order) records stay positive. */
@@ -56,5 +59,7 @@ export function emptySegment(): TcpSegment {
     mss: -1,
     sackPermitted: false,
     timestamps: false,
+    tsval: 0,
+    tsecr: 0,
   };
 }

@@ -73,6 +73,12 @@ const FIRES: Record<FindingKind, () => Scenario> = {
       (c) => c.handshake().send(0, PSH | ACK, { len: 100, dt: 1.5 }).send(0, PSH | ACK, { len: 100, seq: 101 }).send(1, ACK).send(0, FIN | ACK).send(1, FIN | ACK).send(0, ACK),
       { captureEndUnixS: 1010 },
     ),
+  // The client's FIN resent 200 ms and 600 ms after the server's captured FIN covered it (no timestamps).
+  'ack-lost-after-capture': () =>
+    built(80, (c) => {
+      c.handshake().send(0, FIN | ACK).send(1, FIN | ACK, { dt: 0.2 });
+      c.send(0, FIN | ACK, { seq: 101, dt: 0.4 }).send(0, FIN | ACK, { seq: 101 });
+    }),
 };
 
 /** Request, answer, a FIN each way, every segment acknowledged; the capture ends 10 s later. */

@@ -178,10 +178,10 @@ describe('findings of the minnesota-goodbye kind', () => {
     assert.match(storm.explanation, /\(SYN\/ACK on 1 connection\)/);
   });
 
-  it('the client repeats its ACK after FIN: duplicate-ack-after-fin', () => {
+  it('the client repeats its ACK after FIN: duplicate-ack-after-fin, charged to the server that kept resending (issue #14)', () => {
     assert.equal(r.c2s.dup_acks, 3);
     const dup = finding(report, 'duplicate-ack-after-fin');
-    assert.equal(dup.culprit, 'client');
+    assert.equal(dup.culprit, 'server');
     assert.equal(dup.instances[0]!.frames.length, 3);
   });
 

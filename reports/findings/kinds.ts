@@ -16,6 +16,7 @@ export const FINDING_KINDS = [
   'duplicate-ack-after-fin',
   'syn-answered-by-ack',
   'stall',
+  'ack-lost-after-capture',
 ] as const;
 
 export type FindingKind = (typeof FINDING_KINDS)[number];

@@ -3,6 +3,7 @@
  * --findings`, the README table, junit's checks). Adding a finding is a rule module, its kind in
  * kinds.ts and one line here; the compiler rejects a registry that does not match kinds.ts.
  */
+import { ackLostAfterCapture } from './ack-lost-after-capture.js';
 import { duplicateAckAfterFin } from './duplicate-ack-after-fin.js';
 import { hang } from './hang.js';
 import { FINDING_KINDS, type FindingKind } from './kinds.js';
@@ -37,6 +38,7 @@ export const FINDING_RULES = [
   duplicateAckAfterFin,
   synAnsweredByAck,
   stall,
+  ackLostAfterCapture,
 ] as const satisfies RulesFor<typeof FINDING_KINDS>;
 
 /** The rules about a server's connections together, after the per-connection ones. */

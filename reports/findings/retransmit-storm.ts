@@ -21,7 +21,9 @@ export const retransmitStorm = defineRule({
 
   detect({ conn, client: c, thresholds: t }, add) {
     for (const k of [0, 1] as const) {
-      const storm = conn.stats[k].worstStorm();
+      // Resending a SYN nobody answered is what a client must do (RFC 9293 §3.8.1, RFC 6298 §5):
+      // an unanswered or overflowing listener is the finding (unanswered-syn, the listen queue), never the client.
+      const storm = conn.stats[k].worstStorm((e) => (e.tcpFlags & (SYN | ACK)) !== SYN);
       if (!storm || storm.sends < t.storm_count) continue;
       const who = roleName(k, c);
       const rel = (storm.seq - conn.analysis.sides[k].baseSeq) >>> 0;
