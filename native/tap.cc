@@ -1,8 +1,11 @@
 // Frame devices for Node: only what JavaScript cannot do. Two classes share one core (FrameFd):
 // it polls a non-blocking fd in libuv, reads every frame that is ready into one buffer and
 // hands the batch to JavaScript in one call, and writes frames in order, in batches, with a
-// bounded wait queue for when the fd is full. Addresses, link state and MTU are set from
-// TypeScript with iproute2.
+// bounded wait queue for when the fd is full. Every frame is stamped (uv_hrtime, milliseconds)
+// right after the read(2) that took it or the write(2) that delivered it: a capture must show
+// when a frame crossed the device, not when JavaScript got round to it (a busy event loop reads
+// late and flushes late, and a pcap stamped in JavaScript would blame the peer for that).
+// Addresses, link state and MTU are set from TypeScript with iproute2.
 //
 // - TapDevice opens /dev/net/tun with IFF_TAP | IFF_NO_PI (TUNSETIFF): our stack's side of a
 //   TAP. Frames are whole Ethernet frames without a packet-information header (IFF_NO_PI). The
@@ -30,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
@@ -48,6 +52,9 @@ constexpr size_t kSlabBytes = 1 << 20;
 constexpr size_t kMaxQueuedFrames = 4096;
 
 std::string ErrnoText(const char* what, int err) { return std::string(what) + ": " + strerror(err); }
+
+// The stamp of a frame: libuv's monotonic clock (process.hrtime's) in milliseconds.
+double NowMs() { return static_cast<double>(uv_hrtime()) / 1e6; }
 
 // The shared core. Self provides:
 //   static constexpr const char* kClassName;
@@ -79,13 +86,17 @@ class FrameFd : public Napi::ObjectWrap<Self> {
  protected:
   explicit FrameFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Self>(info) {}
 
-  // Both constructors take (name: string, lengths: Uint32Array, onBatch(buf, count), onError(message)).
+  // Both constructors take (name: string, lengths: Uint32Array, stamps: Float64Array,
+  // onBatch(buf, count), onError(message), onWritten(stamps: Float64Array)): a batch's frame
+  // lengths and read stamps are in lengths/stamps; onWritten stamps frames that had waited for
+  // writability, in the order they were queued.
   // Reads the name; false, with a JavaScript exception pending, when the arguments are wrong.
   static bool CheckArgs(const Napi::CallbackInfo& info, std::string* name) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsFunction() ||
-        !info[3].IsFunction()) {
-      Napi::TypeError::New(env, std::string(Self::kClassName) + "(name: string, lengths: Uint32Array, onBatch, onError)")
+    if (info.Length() < 6 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
+        !info[3].IsFunction() || !info[4].IsFunction() || !info[5].IsFunction()) {
+      Napi::TypeError::New(env, std::string(Self::kClassName) +
+                                    "(name: string, lengths: Uint32Array, stamps: Float64Array, onBatch, onError, onWritten)")
           .ThrowAsJavaScriptException();
       return false;
     }
@@ -98,6 +109,11 @@ class FrameFd : public Napi::ObjectWrap<Self> {
     Napi::TypedArray lengths = info[1].As<Napi::TypedArray>();
     if (lengths.TypedArrayType() != napi_uint32_array || lengths.ElementLength() == 0) {
       Napi::TypeError::New(env, "lengths must be a non-empty Uint32Array").ThrowAsJavaScriptException();
+      return false;
+    }
+    Napi::TypedArray stamps = info[2].As<Napi::TypedArray>();
+    if (stamps.TypedArrayType() != napi_float64_array || stamps.ElementLength() != lengths.ElementLength()) {
+      Napi::TypeError::New(env, "stamps must be a Float64Array as long as lengths").ThrowAsJavaScriptException();
       return false;
     }
     return true;
@@ -122,8 +138,10 @@ class FrameFd : public Napi::ObjectWrap<Self> {
     name_ = name;
     poll_->data = this;
     lengths_ = Napi::Persistent(info[1].As<Napi::Uint32Array>());
-    on_batch_ = Napi::Persistent(info[2].As<Napi::Function>());
-    on_error_ = Napi::Persistent(info[3].As<Napi::Function>());
+    stamps_ = Napi::Persistent(info[2].As<Napi::Float64Array>());
+    on_batch_ = Napi::Persistent(info[3].As<Napi::Function>());
+    on_error_ = Napi::Persistent(info[4].As<Napi::Function>());
+    on_written_ = Napi::Persistent(info[5].As<Napi::Function>());
     async_context_ = new Napi::AsyncContext(env, Self::kClassName);
     // An open device is like an open socket: it keeps itself (and the event loop) alive until
     // close(), so a frame never arrives at a collected object.
@@ -136,11 +154,14 @@ class FrameFd : public Napi::ObjectWrap<Self> {
  private:
   Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
 
-  // writeBatch(frames: Uint8Array[], count: number): writes frames[0..count) in order.
+  // writeBatch(frames: Uint8Array[], count: number, stamps: Float64Array): writes frames[0..count)
+  // in order; stamps[i] is when frame i was written, NaN when it waits for writability (its
+  // stamp comes through onWritten), -1 when it was refused or dropped.
   Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
-      Napi::TypeError::New(env, "writeBatch(frames: Uint8Array[], count: number)").ThrowAsJavaScriptException();
+    if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      Napi::TypeError::New(env, "writeBatch(frames: Uint8Array[], count: number, stamps: Float64Array)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (fd_ < 0) {
@@ -148,8 +169,10 @@ class FrameFd : public Napi::ObjectWrap<Self> {
       return env.Undefined();
     }
     Napi::Array frames = info[0].As<Napi::Array>();
+    Napi::Float64Array stamps = info[2].As<Napi::Float64Array>();
     uint32_t count = info[1].As<Napi::Number>().Uint32Value();
     if (count > frames.Length()) count = frames.Length();
+    if (count > stamps.ElementLength()) count = static_cast<uint32_t>(stamps.ElementLength());
     for (uint32_t i = 0; i < count; i++) {
       Napi::Value v = frames.Get(i);
       if (!v.IsTypedArray()) {
@@ -157,7 +180,7 @@ class FrameFd : public Napi::ObjectWrap<Self> {
         return env.Undefined();
       }
       Napi::Uint8Array frame = v.As<Napi::Uint8Array>();
-      WriteOne(frame.Data(), frame.ByteLength());
+      stamps[i] = WriteOne(frame.Data(), frame.ByteLength());
     }
     return env.Undefined();
   }
@@ -172,6 +195,7 @@ class FrameFd : public Napi::ObjectWrap<Self> {
     o.Set("txFrames", static_cast<double>(tx_frames_));
     o.Set("txBytes", static_cast<double>(tx_bytes_));
     o.Set("txDeferred", static_cast<double>(tx_deferred_));
+    o.Set("txDeferredMaxMs", tx_deferred_max_ms_);
     o.Set("txQueued", static_cast<double>(queue_.size()));
     o.Set("txQueueDrops", static_cast<double>(tx_queue_drops_));
     o.Set("txErrors", static_cast<double>(tx_errors_));
@@ -203,11 +227,15 @@ class FrameFd : public Napi::ObjectWrap<Self> {
     slab_ = nullptr;
     queue_.clear();
     lengths_.Reset();
+    stamps_.Reset();
     on_batch_.Reset();
     on_error_.Reset();
+    on_written_.Reset();
   }
 
-  void WriteOne(const uint8_t* data, size_t len) {
+  // Writes one frame, or queues it behind those waiting for writability. Returns its write
+  // stamp, NaN when it was queued, -1 when it was refused or dropped.
+  double WriteOne(const uint8_t* data, size_t len) {
     // Order is kept: once anything waits for writability, later frames queue behind it.
     if (queue_.empty()) {
       for (;;) {
@@ -215,7 +243,7 @@ class FrameFd : public Napi::ObjectWrap<Self> {
         if (r >= 0) {
           tx_frames_++;
           tx_bytes_ += len;
-          return;
+          return NowMs();
         }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
@@ -223,18 +251,19 @@ class FrameFd : public Napi::ObjectWrap<Self> {
           // counted, not thrown, because a link never throws at the sender for one bad frame.
           tx_errors_++;
           last_error_ = ErrnoText("write", errno);
-          return;
+          return -1;
         }
         break;
       }
     }
     if (queue_.size() >= kMaxQueuedFrames) {
       tx_queue_drops_++;
-      return;
+      return -1;
     }
     tx_deferred_++;
-    queue_.emplace_back(data, data + len);
+    queue_.push_back(Queued{std::vector<uint8_t>(data, data + len), NowMs()});
     UpdatePoll();
+    return NAN;
   }
 
   void UpdatePoll() {
@@ -275,22 +304,34 @@ class FrameFd : public Napi::ObjectWrap<Self> {
     if ((events & UV_READABLE) && self->fd_ >= 0) self->ReadBatch();
   }
 
+  // Writes what waited for writability and tells JavaScript when each frame left (-1: refused).
   void FlushQueue() {
+    std::vector<double> written;
     while (!queue_.empty()) {
-      const std::vector<uint8_t>& f = queue_.front();
-      ssize_t r = write(fd_, f.data(), f.size());
+      const Queued& f = queue_.front();
+      ssize_t r = write(fd_, f.bytes.data(), f.bytes.size());
       if (r < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
         tx_errors_++;
         last_error_ = ErrnoText("write", errno);
+        written.push_back(-1);
       } else {
         tx_frames_++;
-        tx_bytes_ += f.size();
+        tx_bytes_ += f.bytes.size();
+        double now = NowMs();
+        if (now - f.queued_ms > tx_deferred_max_ms_) tx_deferred_max_ms_ = now - f.queued_ms;
+        written.push_back(now);
       }
       queue_.pop_front();
     }
     UpdatePoll();
+    if (written.empty()) return;
+    Napi::Env env = this->Env();
+    Napi::HandleScope scope(env);
+    Napi::Float64Array stamps = Napi::Float64Array::New(env, written.size());
+    for (size_t i = 0; i < written.size(); i++) stamps[i] = written[i];
+    Call(on_written_, {stamps});
   }
 
   // Reads every frame that is ready (up to one batch), then makes one call into JavaScript.
@@ -301,6 +342,7 @@ class FrameFd : public Napi::ObjectWrap<Self> {
     Napi::HandleScope scope(env);
     Napi::Uint32Array lengths = lengths_.Value();
     uint32_t* lens = lengths.Data();
+    double* stamps = stamps_.Value().Data();
     size_t max_frames = lengths.ElementLength();
     size_t off = 0;
     uint32_t n = 0;
@@ -318,6 +360,7 @@ class FrameFd : public Napi::ObjectWrap<Self> {
       }
       if (r == 0) break;
       if (skip) continue;
+      stamps[n] = NowMs();
       lens[n++] = static_cast<uint32_t>(r);
       off += static_cast<size_t>(r);
     }
@@ -359,14 +402,22 @@ class FrameFd : public Napi::ObjectWrap<Self> {
   int poll_events_ = 0;
   bool broken_ = false;
   uint8_t* slab_ = nullptr;
-  std::deque<std::vector<uint8_t>> queue_;
+  struct Queued {
+    std::vector<uint8_t> bytes;
+    double queued_ms;
+  };
+  std::deque<Queued> queue_;
   Napi::Reference<Napi::Uint32Array> lengths_;
+  Napi::Reference<Napi::Float64Array> stamps_;
   Napi::FunctionReference on_batch_;
   Napi::FunctionReference on_error_;
+  Napi::FunctionReference on_written_;
   Napi::AsyncContext* async_context_ = nullptr;
   std::string last_error_;
   uint64_t rx_frames_ = 0, rx_bytes_ = 0, rx_batches_ = 0, rx_errors_ = 0;
   uint64_t tx_frames_ = 0, tx_bytes_ = 0, tx_deferred_ = 0, tx_queue_drops_ = 0, tx_errors_ = 0;
+  // The longest a frame waited for writability, in milliseconds.
+  double tx_deferred_max_ms_ = 0;
 };
 
 // new TapDevice(name, lengths, onBatch, onError): name "" lets the kernel choose (tap0, tap1, ...).

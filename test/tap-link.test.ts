@@ -9,6 +9,12 @@ import { emitEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, parseEthernet } from '../s
 import { emitIcmp, parseIcmp } from '../stack/wire/icmp.js';
 import { emitIpv4, IPPROTO_ICMP, parseIpv4, type Ipv4Repr } from '../stack/wire/ipv4.js';
 import { kernelSkipReason, TestNetns, run } from './helpers/env.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RecordingLink } from '../stack/link/recorder.js';
+import { parsePcapBuffer } from '../stack/pcap/reader.js';
+import { PcapWriter } from '../stack/pcap/writer.js';
 
 const skip = kernelSkipReason('ping');
 const KERNEL_IP = 0x0a4d0001; // 10.77.0.1
@@ -191,6 +197,54 @@ test('a burst arrives whole, in order, in fewer JavaScript calls than frames', {
   const s = r.link.stats;
   assert.equal(s.rxFrames, r.frames.length);
   assert.ok(s.rxBatches < s.rxFrames, `${s.rxFrames} frames in ${s.rxBatches} batches`);
+});
+
+test('frames are stamped at the device: a batch by its reads, replies by their writes, not when JavaScript handled them (issue #14)', { skip }, async (t) => {
+  const r = await rig(t, {}, true);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpfuzz-stamps-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const pcap = PcapWriter.open(join(dir, 'stamps.pcap'), { nanos: true });
+  const recorder = new RecordingLink(r.link, pcap);
+  const reply = emitEthernet({ dst: r.kernelMac, src: STACK_MAC, ethertype: 0x88b5, payload: new Uint8Array(46) });
+  const handled: number[] = [];
+  // Each frame costs the receiver 15 ms of work and gets one reply: a busy event loop.
+  const lastFragment = (f: Uint8Array): boolean => {
+    const ip = ipv4Of(f);
+    return ip !== undefined && !ip.moreFragments && ip.fragmentOffset > 0;
+  };
+  let done = false;
+  recorder.onFrame((f) => {
+    done ||= lastFragment(f);
+    const until = performance.now() + 15;
+    while (performance.now() < until) {
+      // busy: the frame path is blocked, as a big job rendered on it would block it
+    }
+    handled.push(r.link.clock.now());
+    recorder.send(reply);
+  });
+  const ping = await r.ns.exec('ping', ['-c', '1', '-W', '0.2', '-s', '60000', '10.77.0.2']);
+  assert.notEqual(ping.code, null);
+  for (let i = 0; i < 250 && !done; i++) await new Promise((res) => setTimeout(res, 20));
+  assert.ok(done, 'the last fragment arrived');
+  await new Promise((res) => setImmediate(res));
+  pcap.close();
+  const { records } = parsePcapBuffer(readFileSync(join(dir, 'stamps.pcap')));
+  const isReply = (f: Uint8Array): boolean => {
+    const eth = parseEthernet(f);
+    return eth.ok && eth.value.ethertype === 0x88b5;
+  };
+  const received = records.filter((rec) => !isReply(rec.data));
+  const sent = records.filter((rec) => isReply(rec.data));
+  assert.ok(received.length >= 41 && sent.length === received.length, `${received.length} received, ${sent.length} sent`);
+  // The fragments came in few batches: within one, the stamps are the reads' (microseconds
+  // apart), although JavaScript took 15 ms over each frame.
+  const first = received[0]!.timeMs;
+  const sameBatch = received.filter((rec) => rec.timeMs - first < 10);
+  assert.ok(sameBatch.length >= 10, `only ${sameBatch.length} frames stamped within 10 ms of the first: stamped when handled`);
+  // Replies leave in one write after their whole batch was handled, and are stamped then: the
+  // first frame's reply no earlier than the end of the batch's last frame.
+  const batchEnd = handled[sameBatch.length - 1]!;
+  assert.ok(sent[0]!.timeMs >= batchEnd, `the first reply is stamped ${(batchEnd - sent[0]!.timeMs).toFixed(3)} ms before it was written`);
 });
 
 test('a frame the kernel refuses is counted, not thrown; sends after close are counted', { skip }, async (t) => {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Clock } from '../clock.js';
-import type { Link } from './link.js';
+import type { FrameReceiver, Link } from './link.js';
 
 /**
  * A Linux TAP device as a Link: the kernel's network stack on one side, ours on the other.
@@ -22,6 +22,8 @@ export interface NativeStats {
   txBytes: number;
   /** Frames that met a full device (EAGAIN) and waited for writability. */
   txDeferred: number;
+  /** The longest any of them waited, in milliseconds. */
+  txDeferredMaxMs: number;
   txQueued: number;
   /** Frames dropped because the wait queue was full or the link closed with frames queued. */
   txQueueDrops: number;
@@ -43,7 +45,8 @@ export type TapStats = NativeStats & LinkCounters;
 /** Both classes of the addon (native/tap.cc's FrameFd) have this shape. */
 interface NativeFrameDevice<S extends NativeStats> {
   readonly name: string;
-  writeBatch(frames: Uint8Array[], count: number): void;
+  /** Fills `stamps[i]` with frame i's write time (hrtime ms), NaN when it was queued, -1 when refused or dropped. */
+  writeBatch(frames: Uint8Array[], count: number, stamps: Float64Array): void;
   stats(): S;
   close(): void;
 }
@@ -51,8 +54,12 @@ interface NativeFrameDevice<S extends NativeStats> {
 type NativeFrameDeviceClass<S extends NativeStats> = new (
   name: string,
   lengths: Uint32Array,
+  /** Read stamps (hrtime ms) of a batch's frames. */
+  stamps: Float64Array,
   onBatch: (batch: Buffer, count: number) => void,
   onError: (message: string) => void,
+  /** Write stamps of frames that had been queued, in queue order (-1: refused). */
+  onWritten: (stamps: Float64Array) => void,
 ) => NativeFrameDevice<S>;
 
 /** The packet socket's own counter (native/tap.cc's PacketSocket). */
@@ -161,8 +168,15 @@ export abstract class NativeFrameLink<S extends NativeStats> implements Link {
   readonly maxFrame: number;
   private readonly dev: NativeFrameDevice<S>;
   private readonly lengths = new Uint32Array(BATCH_FRAMES);
-  private receiver: ((frame: Uint8Array) => void) | undefined;
+  private readonly stamps = new Float64Array(BATCH_FRAMES);
+  private txStamps = new Float64Array(BATCH_FRAMES);
+  /** The addon's hrtime milliseconds to the link clock's time (both run at the same rate on a RealClock). */
+  private readonly toClockMs: number;
+  private receiver: FrameReceiver | undefined;
+  private sentHook: ((frame: Uint8Array, atMs: number) => void) | undefined;
   private pending: Uint8Array[] = [];
+  /** Frames the device queued for writability, waiting for their write stamps (onWritten). */
+  private deferred: Uint8Array[] = [];
   private flushScheduled = false;
   private closed = false;
   private rxUnclaimed = 0;
@@ -172,16 +186,19 @@ export abstract class NativeFrameLink<S extends NativeStats> implements Link {
   protected constructor(kind: keyof FrameAddon, label: string, name: string, opts: NativeLinkOptions) {
     const Device = loadAddon()[kind] as NativeFrameDeviceClass<S>;
     this.clock = opts.clock;
+    this.toClockMs = opts.clock.now() - Number(process.hrtime.bigint()) / 1e6;
     const onError = opts.onError;
     this.dev = new Device(
       name,
       this.lengths,
+      this.stamps,
       (batch, count) => this.deliver(batch, count),
       (message) => {
         const text = `${label} ${this.ifname}: ${message}`;
         if (onError) onError(text);
         else throw new Error(text);
       },
+      (stamps) => this.written(stamps),
     );
     this.ifname = this.dev.name;
     try {
@@ -209,8 +226,13 @@ export abstract class NativeFrameLink<S extends NativeStats> implements Link {
     }
   }
 
-  onFrame(cb: (frame: Uint8Array) => void): void {
+  onFrame(cb: FrameReceiver): void {
     this.receiver = cb;
+  }
+
+  /** Every frame the device took, with the time its write(2) returned (a refused one is not reported). */
+  onSent(cb: (frame: Uint8Array, atMs: number) => void): void {
+    this.sentHook = cb;
   }
 
   get stats(): S & LinkCounters {
@@ -223,6 +245,8 @@ export abstract class NativeFrameLink<S extends NativeStats> implements Link {
     this.flush();
     this.closed = true;
     this.receiver = undefined;
+    this.sentHook = undefined;
+    this.deferred = [];
     this.dev.close();
   }
 
@@ -231,7 +255,18 @@ export abstract class NativeFrameLink<S extends NativeStats> implements Link {
     if (this.closed || this.pending.length === 0) return;
     const frames = this.pending;
     this.pending = [];
-    this.dev.writeBatch(frames, frames.length);
+    if (this.txStamps.length < frames.length) this.txStamps = new Float64Array(frames.length);
+    this.dev.writeBatch(frames, frames.length, this.txStamps);
+    for (let i = 0; i < frames.length; i++) {
+      const at = this.txStamps[i]!;
+      if (Number.isNaN(at)) this.deferred.push(frames[i]!);
+      else if (at >= 0) this.sentHook?.(frames[i]!, at + this.toClockMs);
+    }
+  }
+
+  private written(stamps: Float64Array): void {
+    const frames = this.deferred.splice(0, stamps.length);
+    for (let i = 0; i < frames.length; i++) if (stamps[i]! >= 0) this.sentHook?.(frames[i]!, stamps[i]! + this.toClockMs);
   }
 
   /**
@@ -246,7 +281,7 @@ export abstract class NativeFrameLink<S extends NativeStats> implements Link {
       const frame = new Uint8Array(batch.buffer, off, len);
       off += len;
       const cb = this.receiver;
-      if (cb) cb(frame);
+      if (cb) cb(frame, this.stamps[i]! + this.toClockMs);
       else this.rxUnclaimed++;
     }
   }
