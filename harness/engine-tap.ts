@@ -3,8 +3,9 @@ import type { RunPlan, TargetPlan } from './plan.js';
 import { serveBuiltinOnTap } from './target-builtin.js';
 import { serveKernelOnTap } from './target-kernel.js';
 import { serveForeignOnTap } from './target-foreign.js';
+import { LoadProbe } from './harness-load.js';
 import { RealClock, type Clock } from '../stack/clock.js';
-import { setupLab, type Lab } from '../stack/lab/index.js';
+import { counterDelta, readTcpCounters, setupLab, type Lab } from '../stack/lab/index.js';
 
 /** Brings a target of one kind up on the lab's TAP. */
 type TapTargetKind = (plan: RunPlan, ctx: EngineContext, lab: Lab, capture: Capture, clock: Clock) => Promise<ServedTarget & { stop(): Promise<void> }>;
@@ -31,7 +32,10 @@ export const tapEngine: Engine = {
       const served = await TAP_TARGETS[plan.target.kind](plan, ctx, lab, capture, clock);
       try {
         const loop: EngineLoop = { clock, drive: (p) => p, wait: sleep };
-        return await driveJobs(plan, ctx, 'tap', loop, capture, served);
+        const probe = new LoadProbe(capture.meter!, lab.link);
+        const before = readTcpCounters();
+        const raw = await driveJobs(plan, ctx, 'tap', loop, capture, served, probe);
+        return { ...raw, kernelTcp: counterDelta(before, readTcpCounters()) };
       } finally {
         await served.stop();
       }

@@ -15,6 +15,8 @@ import { linuxStateName } from '../stack/tcp/state-names.js';
 import type { TransitionRecord } from '../stack/tcp/trace.js';
 import { FaultyLink, type FaultSpec } from '../stack/link/faults.js';
 import { RecordingLink } from '../stack/link/recorder.js';
+import { LagMeterLink } from '../stack/link/lag-meter.js';
+import type { HarnessSample } from './harness-load.js';
 import { PcapWriter } from '../stack/pcap/writer.js';
 import { Rng } from '../stack/rng.js';
 
@@ -59,6 +61,8 @@ export class Capture {
   readonly pcap: PcapWriter;
   readonly trace: LineFile | undefined;
   recorder: RecordingLink | undefined;
+  /** How late each connection's far-side frames were read (the harness's own lag). */
+  meter: LagMeterLink | undefined;
   faults: FaultyLink | undefined;
   /** Which connections the fault injector touched, keyed by the far side of the server. */
   readonly ledger: FaultLedger;
@@ -85,7 +89,8 @@ export class Capture {
 
   /** Wraps the capture point (the TAP, or the target's end of the sim wire) for the target stack. */
   wrap(capturePoint: Link): Link {
-    this.recorder = new RecordingLink(capturePoint, this.pcap);
+    this.meter = new LagMeterLink(capturePoint);
+    this.recorder = new RecordingLink(this.meter, this.pcap);
     if (!this.faultPlan) return this.recorder;
     this.faults = new FaultyLink(this.recorder, this.faultPlan.spec, new Rng(this.faultPlan.seed), { onFault: this.ledger.observe });
     return this.faults;
@@ -145,8 +150,19 @@ async function linger(plan: RunPlan, ctx: EngineContext, served: ServedTarget, l
   }
 }
 
-/** Runs the jobs against a served target and collects what every engine reports. */
-export async function driveJobs(plan: RunPlan, ctx: EngineContext, link: LinkKind, loop: EngineLoop, capture: Capture, served: ServedTarget): Promise<RawRun> {
+/**
+ * Runs the jobs against a served target and collects what every engine reports; `probe` (TAP
+ * runs) measures the harness itself while the jobs run.
+ */
+export async function driveJobs(
+  plan: RunPlan,
+  ctx: EngineContext,
+  link: LinkKind,
+  loop: EngineLoop,
+  capture: Capture,
+  served: ServedTarget,
+  probe?: { finish(): HarnessSample },
+): Promise<RawRun> {
   const startedAt = loop.clock.now();
   const onDone = (done: number, total: number): void => ctx.events({ type: 'progress', done, total });
   const jobs: FinishedJobs = await loop.drive(served.jobs({ signal: ctx.signal, onDone }));
@@ -154,6 +170,7 @@ export async function driveJobs(plan: RunPlan, ctx: EngineContext, link: LinkKin
   const peerSockets = await served.peerSockets();
   const stackStates = histogram((served.stack?.tcp.connections() ?? []).map((t) => linuxStateName(t.state.name)));
   const endedAt = loop.clock.now();
+  const harness = probe?.finish() ?? null;
   // The capture ends with the measurements: aborting what is left is clean-up, not traffic to judge.
   capture.recorder?.stopRecording();
   await loop.drive(jobs.release());
@@ -178,5 +195,7 @@ export async function driveJobs(plan: RunPlan, ctx: EngineContext, link: LinkKin
     ...(end !== undefined ? { targetHealth: end.health, relay: end.relay } : {}),
     stackStats: { ...served.stack?.tcp.stats },
     stackStates,
+    harness,
+    kernelTcp: null,
   };
 }

@@ -21,7 +21,7 @@ export interface JobsOptions {
 /** Starts the run's jobs somewhere (this thread, or a worker); resolves when all have ended. */
 export type JobRunner = (opts: JobsOptions) => Promise<FinishedJobs>;
 
-type JobStarter = (id: number, opts: { keepOpen: (s: DialedSocket) => void; signal: AbortSignal }) => Promise<JobResult>;
+type JobStarter = (id: number, opts: { keepOpen?: (s: DialedSocket) => void; signal: AbortSignal }) => Promise<JobResult>;
 
 /** One job of the plan's workload: a netcat-like exchange, or a pathoc-style HTTP playlist. */
 function jobStarter(plan: RunPlan, dialer: Dialer): JobStarter {
@@ -61,7 +61,11 @@ export async function runJobs(plan: RunPlan, dialer: Dialer, opts: JobsOptions):
   const kept: DialedSocket[] = [];
   const start = dialer.clock.now();
   const startJob = jobStarter(plan, dialer);
-  const all = await runScheduled(plan.jobs.count, (id) => startJob(id, { keepOpen: (s) => kept.push(s), signal: opts.signal }), {
+  // Against a stack target (built-in or tap:) the clients' sockets are the evidence (the seed's
+  // 128 clients in FIN_WAIT2): a timed-out one stays open until the states are read. Against a
+  // kernel-side server our client aborts it (RST) at once: left open, it would be our own missing FIN.
+  const keepOpen = plan.target.kind !== 'kernel' ? (s: DialedSocket) => kept.push(s) : undefined;
+  const all = await runScheduled(plan.jobs.count, (id) => startJob(id, { ...(keepOpen ? { keepOpen } : {}), signal: opts.signal }), {
     concurrency: plan.jobs.concurrency,
     deadline: start + plan.jobs.deadlineMs,
     now: () => dialer.clock.now(),

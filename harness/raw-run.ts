@@ -1,6 +1,7 @@
 import type { JobOutcome, JobResult } from '../fuzzers/netcat/job.js';
 import type { FaultLedger } from './fault-ledger.js';
 import type { RelaySection } from '../reports/run-report.js';
+import type { HarnessSample } from './harness-load.js';
 
 /** What executing a run produced, before the capture is analysed. */
 export interface RawRun {
@@ -32,6 +33,10 @@ export interface RawRun {
   stackStats: Record<string, number>;
   /** The stack's TCP connections still alive at the end, by state (our side). */
   stackStates: Record<string, number>;
+  /** The harness's own lag and counters (TAP runs; null on sim). */
+  harness: HarnessSample | null;
+  /** The lab namespace's TCP counters that moved during the jobs (TAP runs; null on sim). */
+  kernelTcp: Record<string, number> | null;
 }
 
 /** How a foreign stack's process ended, when that is a finding. */

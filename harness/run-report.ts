@@ -3,6 +3,7 @@ import type { RawRun } from './raw-run.js';
 import { countOutcomes, histogram } from './raw-run.js';
 import { httpStatuses, type RunVerdict } from './judge.js';
 import { replayCommand } from './replay.js';
+import { harnessLoad } from './harness-load.js';
 import { ipv4ToString } from '../stack/addr.js';
 import { formatFaultSpec } from '../stack/link/faults.js';
 import { BUG_PROFILES } from '../stack/tcp/bugs.js';
@@ -51,6 +52,8 @@ function runSection(plan: RunPlan, raw: RawRun, v: RunVerdict): RunSection {
     stack_tcp_counters: raw.stackStats,
     target_exited: raw.targetExited ?? null,
     relay: raw.relay ?? null,
+    harness: raw.harness ? harnessLoad(raw.harness) : null,
+    kernel_tcp_counters: raw.kernelTcp,
     files: { pcap: raw.pcapPath, frames: raw.pcapFrames, trace: raw.tracePath, trace_lines: raw.traceLines, ...reportFiles(plan) },
     job_rows: v.rows,
     job_rows_omitted: Math.max(0, raw.jobs.length - v.rows.length),

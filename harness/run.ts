@@ -5,6 +5,7 @@ import { simEngine } from './engine-sim.js';
 import { tapEngine } from './engine-tap.js';
 import type { RunEventSink } from './events.js';
 import { judge } from './judge.js';
+import { notCharged } from './not-charged.js';
 import type { LinkKind, RunPlan } from './plan.js';
 import { buildRunReport } from './run-report.js';
 import type { Logger } from '../stack/log.js';
@@ -47,6 +48,7 @@ export async function executeRun(plan: RunPlan, opts: ExecuteOptions): Promise<R
       // is judged against that instant.
       captureEndUnixS: raw.endedAt / 1000,
       peerStates: raw.peerSockets,
+      setApart: notCharged(plan, raw),
     });
     const report = buildRunReport(plan, raw, analysis, judge(plan, raw, analysis));
     writeReportFiles(report, plan.outDir, { traceLog: raw.tracePath || null });

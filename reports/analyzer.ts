@@ -5,10 +5,10 @@ import { PcapFormatError, visitPcapFile, type PcapRecord, type PcapVisitor } fro
 import type { Connection } from './connection.js';
 import { decodeTcpSegment, SKIP_NOT_IPV4, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_OK } from './decode.js';
 import { ClusterTable } from './clusters.js';
-import { FindingCollector } from './findings/collector.js';
+import { FindingCollector, type ConnectionFinding } from './findings/collector.js';
 import { CAPTURE_WIDE_RULES, FINDING_KINDS, FINDING_RULES, type CaptureFindingRule, type FindingKind } from './findings/registry.js';
 import { rankFindings } from './findings/rank.js';
-import type { CaptureWideCheck, CaptureWideRule } from './findings/rule.js';
+import type { CaptureWideCheck, CaptureWideRule, Culprit } from './findings/rule.js';
 import { FlowTable } from './flows.js';
 import { buildConnection, buildTrace, orient, type ServerHint } from './record.js';
 import {
@@ -59,6 +59,12 @@ export interface AnalyzeOptions {
    * socket table (`fuzz run`): evidence the capture alone does not have.
    */
   peerStates?: ReadonlyMap<string, string>;
+  /**
+   * Sets a connection apart before its findings are grouped: the reason it is not the target's
+   * doing (undefined: it stands). Its findings are grouped per reason in `set_apart`, with the
+   * explanation `explain` gives.
+   */
+  setApart?: { reasonOf(record: ConnectionRecord, culprit: Culprit): string | undefined; explain(reason: string): string };
   /** Receives every connection record as it is finalised (streaming consumers). */
   onConnection?: (record: ConnectionRecord) => void;
   /**
@@ -115,6 +121,9 @@ export class Analyzer {
   private readonly wide: CaptureWideCheck[];
   private readonly seg = emptySegment();
   private readonly collector = new FindingCollector();
+  private readonly setApart: AnalyzeOptions['setApart'];
+  /** Per reason: the collector of the findings set apart, and how many connections. */
+  private readonly apart = new Map<string, { collector: FindingCollector; connections: number }>();
   private closedQueue: Connection[] = [];
   private sweepAt = SWEEP_MIN;
   private epochSec = -1;
@@ -153,6 +162,7 @@ export class Analyzer {
     this.peerStates = opts.peerStates;
     this.wide = (opts.wideRules ?? (opts.rules ? [] : CAPTURE_WIDE_RULES)).map((r) => r.start(this.thresholds));
     this.flows = new FlowTable((c) => this.finalize(c, c.lastNs), new TraceArena(), this.thresholds.stall_ms * 1e6);
+    this.setApart = opts.setApart;
   }
 
   push(r: PcapRecord): void {
@@ -242,6 +252,12 @@ export class Analyzer {
         s2c: { ...this.s2c },
       },
       findings: rankFindings([...this.collector.build(this.thresholds), ...this.wide.flatMap((w) => w.findings())]),
+      set_apart: [...this.apart].map(([reason, a]) => ({
+        reason,
+        explanation: this.setApart!.explain(reason),
+        connections: a.connections,
+        findings: a.collector.build(this.thresholds),
+      })),
       connections: records.sort(byStream),
       connections_omitted: this.connections - records.length,
       timeline: timeline.sort(byStream),
@@ -271,6 +287,17 @@ export class Analyzer {
     this.sweepAt = Math.max(SWEEP_MIN, 2 * keep.length);
   }
 
+  /** The collector of the findings set apart for `reason`; counts one more connection. */
+  private apartCollector(reason: string): FindingCollector {
+    let a = this.apart.get(reason);
+    if (!a) {
+      a = { collector: new FindingCollector(), connections: 0 };
+      this.apart.set(reason, a);
+    }
+    a.connections++;
+    return a.collector;
+  }
+
   private finalize(conn: Connection, endNs: number): void {
     conn.finalized = true;
     const built = buildConnection(conn, endNs, this.thresholds, this.hint, this.rules, this.peerStates);
@@ -286,7 +313,17 @@ export class Analyzer {
       this.c2s[key] += r.c2s[key];
       this.s2c[key] += r.s2c[key];
     }
-    this.collector.add(r.server, r.client, built.counts, built.findings);
+    // A connection whose findings are set apart still counts among its server's connections; each
+    // finding set apart goes to its reason's group.
+    const standing: ConnectionFinding[] = [];
+    const apart = new Map<string, ConnectionFinding[]>();
+    for (const f of built.findings) {
+      const reason = this.setApart?.reasonOf(r, f.culprit);
+      if (reason === undefined) standing.push(f);
+      else apart.set(reason, [...(apart.get(reason) ?? []), f]);
+    }
+    this.collector.add(r.server, r.client, built.counts, standing);
+    for (const [reason, findings] of apart) this.apartCollector(reason).add(r.server, r.client, built.counts, findings);
     const flagged = r.findings.length > 0;
     if (flagged) this.flaggedConnections++;
     const label = (): string => `#${r.stream} ${r.client.ip}:${r.client.port} → ${r.server.ip}:${r.server.port}`;

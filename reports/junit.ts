@@ -34,8 +34,12 @@ export function formatJunit(report: Report): string {
   for (const f of report.verdict.explained_by_faults) {
     findingCases.push({ classname: `findings.${f.kind}`, name: `explained by the injected faults: ${f.title}`, time: 0, out: f.explanation });
   }
-  // A connection's finding is explained on it when an explained finding of that kind lists it.
-  const explainedOn = new Set(report.verdict.explained_by_faults.flatMap((f) => f.instances.map((i) => `${f.kind}|${i.stream}`)));
+  const apart = report.set_apart.flatMap((a) => a.findings.map((f) => ({ f, reason: a.reason })));
+  for (const { f, reason } of apart) {
+    findingCases.push({ classname: `findings.${f.kind}`, name: `not charged to the target (${reason}): ${f.title}`, time: 0, out: f.explanation });
+  }
+  // A connection's finding is explained on it when an explained or set-apart finding of that kind lists it.
+  const explainedOn = new Set([...report.verdict.explained_by_faults, ...apart.map((a) => a.f)].flatMap((f) => f.instances.map((i) => `${f.kind}|${i.stream}`)));
   const connectionCases: Case[] = report.connections.map((r) => {
     const name = `#${r.stream} ${r.client.ip}:${r.client.port} → ${r.server.ip}:${r.server.port} (${r.close.verdict})`;
     const c: Case = { classname: `connections.${r.server.ip}:${r.server.port}`, name, time: r.duration_ms / 1000 };

@@ -324,6 +324,17 @@ export interface CaptureInfo {
   error: string | null;
 }
 
+/** The findings on connections set apart for one reason: not charged to the target. */
+export interface SetApartFindings {
+  /** A short key, e.g. "harness-overloaded", "listen-queue-overflow", "abandoned-by-harness". */
+  reason: string;
+  /** Why these findings are not the target's, in words. */
+  explanation: string;
+  /** Connections set apart for this reason (with or without findings). */
+  connections: number;
+  findings: Finding[];
+}
+
 export interface AnalysisReport {
   tool: 'tcpfuzz analyze';
   capture: CaptureInfo;
@@ -338,6 +349,12 @@ export interface AnalysisReport {
     s2c: Record<TsharkCounter, number>;
   };
   findings: Finding[];
+  /**
+   * Findings on connections the caller set apart before grouping (AnalyzeOptions.setApart: e.g.
+   * a run whose harness fell behind, or whose server's listen queue overflowed), grouped as the
+   * standing ones are, one entry per reason; empty for `fuzz analyze`.
+   */
+  set_apart: SetApartFindings[];
   connections: ConnectionRecord[];
   /** Connection records not kept (the report keeps every flagged one and at most `max_records` in all). */
   connections_omitted: number;

@@ -68,6 +68,27 @@ export interface FaultEvent {
   len: number;
 }
 
+/**
+ * The harness's own lag and counters over a TAP run. A frame that waited in the device because
+ * our event loop was busy is our delay, not the peer's: past `bound_ms` on a connection (the
+ * kernel's minimum RTO, 200 ms, after which its retransmissions and their echoes are our doing)
+ * the connection's findings are set apart (report.set_apart, reason "harness-overloaded").
+ */
+export interface HarnessLoad {
+  bound_ms: number;
+  overloaded: boolean;
+  /** In words: what went past the bound, or that nothing did. */
+  summary: string;
+  /** Per connection, how much later than its sender's TSval progress we read its frames (RFC 7323). */
+  lag_ms: { max: number; p99: number; connections_measured: number; connections_over_bound: number };
+  /** How late the frame thread's timers fired (perf_hooks.monitorEventLoopDelay), over the jobs. */
+  event_loop_delay_ms: { max: number; p99: number; mean: number };
+  /** The TAP addon's counters (native/tap.cc): reads, read batches, deferred and dropped writes. */
+  device: Record<string, number>;
+  /** The kernel's counters for the TAP (`ip -s link`): frames it dropped towards us (tx) and from us (rx). */
+  kernel_link: { tx_dropped: number; rx_dropped: number } | null;
+}
+
 /** One job joined with its connection in the capture and its peer socket at the end. */
 export interface JobRow {
   job: number;
@@ -147,6 +168,10 @@ export interface RunSection {
   target_exited: string | null;
   /** `tap:` targets: what the relay between the stack's TAP and the lab's moved and lost; null otherwise. */
   relay: RelaySection | null;
+  /** How the harness itself kept up (`--link tap`; null on sim, where time is virtual). */
+  harness: HarnessLoad | null;
+  /** The lab namespace's TCP counters (/proc/net/snmp and netstat, as nstat) that moved during the jobs; null on sim. */
+  kernel_tcp_counters: Record<string, number> | null;
   /** The run's files: the capture, the transition trace and the report files written beside them. */
   files: { pcap: string; frames: number; trace: string; trace_lines: number; report: string; junit: string; html: string };
   job_rows: JobRow[];

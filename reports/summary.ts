@@ -116,6 +116,11 @@ export function formatRunSummary(report: Report, opts: SummaryOptions = {}): str
   if (run.stack_side !== 'none') lines.push(`${run.stack_side === 'client' ? 'our client stack' : 'target stack'} connections at the end: ${countsText(run.stack_connections_at_end)}`);
   if (run.target_exited) lines.push(`target: ${run.target_exited}`);
   if (run.relay) lines.push(`relay: ${relayText(run.relay)}`);
+  if (run.harness?.overloaded) lines.push(run.harness.summary);
+  for (const a of report.set_apart) {
+    if (a.findings.length === 0) continue;
+    lines.push(`  not charged to the target (${a.reason}): ${a.findings.map((f) => `${f.kind} on ${f.connections}`).join(', ')} of ${plural(a.connections, 'connection')}`);
+  }
   if (run.fault_stats) {
     lines.push(`injected faults: ${countsText(run.fault_stats)} on ${run.fault_touched_connections ?? 0} connections`);
     for (const e of report.verdict.explained_by_faults) {

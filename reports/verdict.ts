@@ -18,7 +18,7 @@ export function finalReport(analysis: AnalysisReport, parts: { findings: Finding
   const verdict: ReportVerdict = {
     exit_code: findings.length > 0 ? 1 : 0,
     status: findings.length > 0 ? 'findings' : 'clean',
-    summary: verdictSummary(analysis, findings, parts.explained),
+    summary: verdictSummary(analysis, findings, parts.explained, parts.run?.harness?.overloaded ? parts.run.harness.summary : null),
     errors,
     warnings: findings.length - errors,
     by_kind: byKind,
@@ -35,10 +35,15 @@ export function finalReport(analysis: AnalysisReport, parts: { findings: Finding
   };
 }
 
-function verdictSummary(analysis: AnalysisReport, findings: Finding[], explained: Finding[]): string {
+function verdictSummary(analysis: AnalysisReport, findings: Finding[], explained: Finding[], overloaded: string | null): string {
   const n = analysis.totals.connections;
   const conns = `${n} connection${n === 1 ? '' : 's'}`;
-  const aside = explained.length > 0 ? `; ${explained.length} finding${explained.length === 1 ? '' : 's'} explained by the injected faults` : '';
+  const plural = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
+  const apart = analysis.set_apart.filter((a) => a.findings.length > 0);
+  const aside =
+    (explained.length > 0 ? `; ${plural(explained.length, 'finding')} explained by the injected faults` : '') +
+    apart.map((a) => `; ${plural(a.findings.length, 'finding')} on ${plural(a.connections, 'connection')} not charged to the target (${a.reason})`).join('') +
+    (overloaded ? `; ${overloaded}` : '');
   if (findings.length === 0) return `no findings on ${conns}${aside}`;
   const shown = findings.slice(0, 3).map((f) => f.title);
   const more = findings.length > shown.length ? `; and ${findings.length - shown.length} more` : '';
@@ -52,6 +57,7 @@ function verdictSummary(analysis: AnalysisReport, findings: Finding[], explained
  */
 function flaggedConnections(analysis: AnalysisReport, findings: Finding[], explained: Finding[]): number {
   const capture = findings.filter((f) => f.source === 'capture');
-  if (explained.length === 0 || capture.some((f) => f.instances_omitted > 0)) return analysis.totals.flagged_connections;
+  const apart = analysis.set_apart.some((a) => a.findings.length > 0);
+  if ((explained.length === 0 && !apart) || capture.some((f) => f.instances_omitted > 0)) return analysis.totals.flagged_connections;
   return new Set(capture.flatMap((f) => f.instances.map((i) => i.stream))).size;
 }

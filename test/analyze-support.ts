@@ -500,6 +500,8 @@ export function sampleRunSection(overrides: Partial<RunSection> = {}): RunSectio
     duration_ms: 1234,
     job_outcomes: { eof: 3 },
     peer_sockets_at_end: { source: 'test', states: { TIME_WAIT: 3 } },
+    harness: null,
+    kernel_tcp_counters: null,
     stack_connections_at_end: {},
     stack_side: 'target',
     stack_tcp_counters: {},

@@ -45,6 +45,8 @@ function raw(jobs: JobResult[], over: Partial<RawRun> = {}): RawRun {
     endedAt: 1000,
     stackStats: {},
     stackStates: {},
+    harness: null,
+    kernelTcp: null,
     ...over,
   };
 }

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../../stack/clock.js';
 import type { Rng } from '../../stack/rng.js';
-import type { DialedSocket, Dialer, JobOutcome, JobResult } from '../netcat/job.js';
+import { abortSocket, isAbandonment, type DialedSocket, type Dialer, type JobOutcome, type JobResult } from '../netcat/job.js';
 import { playPlan, type PlanSink } from './play.js';
 import { ResponseReader, type BodyFraming } from './response-reader.js';
 import { renderMessage, RenderError, specString, type FileAccess, type RenderedMessage, type RenderOptions, type RequestSpec } from './spec/index.js';
@@ -384,10 +384,13 @@ class HttpJobRun {
     if (sock.localPort !== undefined) r.localPort = sock.localPort;
     if (this.connectMs !== undefined) r.connectMs = this.connectMs;
     if (this.firstByteMs !== undefined) r.firstByteMs = this.firstByteMs;
+    if (isAbandonment(outcome)) r.abandoned = true;
     sock.removeAllListeners('data');
     sock.on('error', () => undefined);
     if (outcome === 'timeout' && this.opts.keepOpen) this.opts.keepOpen(sock);
-    else if (!this.closed) sock.destroy();
+    else if (this.closed) return r;
+    else if (isAbandonment(outcome)) abortSocket(sock);
+    else sock.destroy();
     return r;
   }
 }

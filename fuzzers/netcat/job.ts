@@ -53,6 +53,25 @@ export interface JobResult {
   bytesIn: number;
   /** What the peer sent, kept so the target can judge it (bounded by `maxKeep`). */
   received: Uint8Array;
+  /**
+   * The job gave up on its connection at its timeout: aborted it (RST), or kept it open for the
+   * final socket-state reading. What the capture then shows of our side is the harness's doing.
+   */
+  abandoned?: true;
+}
+
+/** Outcomes after which the job gives up on a connection that is still open. */
+export const isAbandonment = (outcome: JobOutcome): boolean => outcome === 'timeout' || outcome === 'connect-timeout';
+
+/**
+ * Aborts a connection the job gave up on: RST (RFC 9293 §3.10.7.1's ABORT), so the peer is not
+ * left waiting for a FIN that will never come. A kernel socket is reset (node:net's
+ * resetAndDestroy, SO_LINGER 0); our own stack's destroy() is an abort already.
+ */
+export function abortSocket(sock: DialedSocket): void {
+  const s = sock as DialedSocket & { resetAndDestroy?: () => void };
+  if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+  else sock.destroy();
 }
 
 /** Errors that mean the peer reset the connection, as node:net and our stack report them. */
@@ -113,12 +132,14 @@ export function runNetcatJob(
       if (sock.localPort !== undefined) result.localPort = sock.localPort;
       if (connectMs !== undefined) result.connectMs = connectMs;
       if (firstByteMs !== undefined) result.firstByteMs = firstByteMs;
+      if (isAbandonment(outcome)) result.abandoned = true;
       sock.removeAllListeners('data');
       sock.on('error', () => undefined);
       // After EOF the job closes gracefully, as nc does when the network side ends (a no-op when
       // it half-closed already): destroy() would be an abort, an RST on our own stack.
       if (outcome === 'eof') sock.end();
       else if (outcome === 'timeout' && opts.keepOpen) opts.keepOpen(sock);
+      else if (isAbandonment(outcome)) abortSocket(sock);
       else sock.destroy();
       resolve(result);
     };

@@ -1,4 +1,6 @@
 import type { RunRule } from './rule.js';
+import { HARNESS_OVERLOADED } from '../harness-load.js';
+import { notCharged } from '../not-charged.js';
 
 /** Jobs that did not finish although the capture shows nothing wrong on their connections. */
 export const jobStuck: RunRule = {
@@ -6,7 +8,12 @@ export const jobStuck: RunRule = {
   severity: 'error',
   summary: 'A job timed out or failed although the capture shows nothing wrong on its connection.',
   detect(ctx) {
-    const stuck = ctx.jobs.filter((j) => (j.conn?.findings.length ?? 0) === 0 && (j.job.outcome === 'timeout' || j.job.outcome === 'connect-timeout' || j.job.outcome === 'error'));
+    // A job the harness itself fell behind on timed out because of the harness (run.harness).
+    const apart = notCharged(ctx.plan, ctx.raw);
+    const ours = (conn: NonNullable<(typeof ctx.jobs)[number]['conn']>): boolean => apart.reasonOf(conn, 'server') === HARNESS_OVERLOADED;
+    const stuck = ctx.jobs.filter(
+      (j) => (j.conn?.findings.length ?? 0) === 0 && !(j.conn && ours(j.conn)) && (j.job.outcome === 'timeout' || j.job.outcome === 'connect-timeout' || j.job.outcome === 'error'),
+    );
     if (stuck.length === 0) return undefined;
     return {
       title: `${stuck.length}/${ctx.raw.jobs.length} jobs did not finish although the capture shows nothing wrong on their connections`,

@@ -7,9 +7,10 @@ import { targetExited } from './target-exited.js';
 import { jobStuck } from './job-stuck.js';
 import { targetCrashed } from './target-crashed.js';
 import { targetUnresponsive } from './target-unresponsive.js';
+import { listenQueueOverflow } from './listen-queue-overflow.js';
 
 /** Every run-level rule, in the order their findings are reported. */
-export const RUN_RULES: readonly RunRule[] = [wrongData, malformedResponse, targetExited, targetCrashed, targetUnresponsive, jobStuck];
+export const RUN_RULES: readonly RunRule[] = [wrongData, malformedResponse, targetExited, targetCrashed, targetUnresponsive, listenQueueOverflow, jobStuck];
 
 /**
  * Every finding kind a run can report, the capture's rules first, then the run's own, as
