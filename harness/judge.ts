@@ -57,6 +57,7 @@ function jobRow(j: JudgedJob, raw: RawRun): JobRow {
     findings: conn?.findings ?? [],
   };
   if (job.detail !== undefined) row.detail = job.detail;
+  if (job.abandoned) row.abandoned = true;
   if (j.dataProblem !== undefined) row.data_problem = j.dataProblem;
   const http = httpOf(job);
   if (http) row.http = http.requests.map((r) => ({ spec: r.spec, status: r.status ?? null, error: r.error ?? null, malformed: r.malformed ?? null, first_byte_ms: r.firstByteMs ?? null }));

@@ -15,11 +15,17 @@ export const ABANDONED_BY_HARNESS = 'abandoned-by-harness';
 /** The kernel's counters of a full listen queue (per namespace; ListenDrops also counts the overflows). */
 export const OVERFLOW_COUNTERS = ['TcpExt.ListenOverflows', 'TcpExt.ListenDrops', 'TcpExt.SyncookiesFailed', 'TcpExt.TCPReqQFullDrop'] as const;
 
-/** How many times the kernel-side server's listen queue overflowed during the run (0 when unknown). */
+/**
+ * How many times the kernel-side server's listen queue overflowed during the run (0 when
+ * unknown): the accept queue's drops (ListenDrops counts ListenOverflows and more) and the SYN
+ * queue's; a SYN cookie that failed (the ACK came for a queue still full) counts when nothing
+ * else did.
+ */
 export function listenOverflows(plan: RunPlan, raw: RawRun): number {
   if (plan.target.kind !== 'kernel' || !raw.kernelTcp) return 0;
   const k = raw.kernelTcp;
-  return Math.max(k['TcpExt.ListenOverflows'] ?? 0, k['TcpExt.ListenDrops'] ?? 0) + (k['TcpExt.SyncookiesFailed'] ?? 0) + (k['TcpExt.TCPReqQFullDrop'] ?? 0);
+  const drops = Math.max(k['TcpExt.ListenOverflows'] ?? 0, k['TcpExt.ListenDrops'] ?? 0) + (k['TcpExt.TCPReqQFullDrop'] ?? 0);
+  return drops > 0 ? drops : (k['TcpExt.SyncookiesFailed'] ?? 0);
 }
 
 /**

@@ -94,6 +94,8 @@ export interface JobRow {
   job: number;
   outcome: string;
   detail?: string;
+  /** The job timed out and the harness gave up on its connection (aborted it, or kept it open to read the peer's state). */
+  abandoned?: true;
   client: string | null;
   connect_ms: number | null;
   first_byte_ms: number | null;

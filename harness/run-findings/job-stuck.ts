@@ -11,8 +11,10 @@ export const jobStuck: RunRule = {
     // A job the harness itself fell behind on timed out because of the harness (run.harness).
     const apart = notCharged(ctx.plan, ctx.raw);
     const ours = (conn: NonNullable<(typeof ctx.jobs)[number]['conn']>): boolean => apart.reasonOf(conn, 'server') === HARNESS_OVERLOADED;
+    // The reset a timed-out job sent when it gave up is its own (not-charged.ts), not a finding that explains it.
+    const standing = (j: (typeof ctx.jobs)[number]): number => (j.conn?.findings ?? []).filter((k) => !(j.job.abandoned && k === 'reset')).length;
     const stuck = ctx.jobs.filter(
-      (j) => (j.conn?.findings.length ?? 0) === 0 && !(j.conn && ours(j.conn)) && (j.job.outcome === 'timeout' || j.job.outcome === 'connect-timeout' || j.job.outcome === 'error'),
+      (j) => standing(j) === 0 && !(j.conn && ours(j.conn)) && (j.job.outcome === 'timeout' || j.job.outcome === 'connect-timeout' || j.job.outcome === 'error'),
     );
     if (stuck.length === 0) return undefined;
     return {
