@@ -1,4 +1,4 @@
-import { runPlan, type RunEvent, type RunPlan } from '../harness/index.js';
+import { replayCommand, runPlan, type RunEvent, type RunPlan } from '../harness/index.js';
 import type { Report } from '../reports/run-report.js';
 import { createLogger } from '../stack/log.js';
 
@@ -44,6 +44,8 @@ export class ProgressBar {
  */
 export async function runWithProgress(plan: RunPlan, logLevel: string | undefined): Promise<Report> {
   const log = createLogger(logLevel);
+  // First, before the lab, the target or a job can fail: a run that crashes still leaves its seed.
+  process.stderr.write(`fuzz run: seed ${plan.seed} (replay: ${replayCommand(plan)})\n`);
   if (plan.link === 'sim' && plan.linkDefaulted) log.info('not privileged for the TAP lab; using --link sim (our own client stack on a virtual-clock wire)');
   const bar = new ProgressBar(`${plan.targetText} jobs`, plan.jobs.count);
   const events = (e: RunEvent): void => {

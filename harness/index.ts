@@ -21,6 +21,7 @@ import { reportFilePaths, writeReportFiles } from '../reports/write.js';
  */
 export type { RunEvent, RunEventSink } from './events.js';
 export { planRun, type PlanEnv, type RunPlan, type RunSettings } from './plan.js';
+export { replayCommand } from './replay.js';
 export { planServe, type ServePlan, type ServeReady, type ServeSettings } from './serve.js';
 export { LabChildInternalError } from './lab-session.js';
 
