@@ -44,8 +44,6 @@ export class ProgressBar {
  */
 export async function runWithProgress(plan: RunPlan, logLevel: string | undefined): Promise<Report> {
   const log = createLogger(logLevel);
-  // First, before the lab, the target or a job can fail: a run that crashes still leaves its seed.
-  process.stderr.write(`fuzz run: seed ${plan.seed} (replay: ${replayCommand(plan)})\n`);
   if (plan.link === 'sim' && plan.linkDefaulted) log.info('not privileged for the TAP lab; using --link sim (our own client stack on a virtual-clock wire)');
   const bar = new ProgressBar(`${plan.targetText} jobs`, plan.jobs.count);
   const events = (e: RunEvent): void => {
@@ -56,7 +54,9 @@ export async function runWithProgress(plan: RunPlan, logLevel: string | undefine
     }
   };
   try {
-    return await runPlan(plan, { logLevel, events });
+    // Before the lab, the target or a job can fail (a user's mistake is still one line): a run that crashes leaves its seed.
+    const onStart = (p: RunPlan): void => void process.stderr.write(`fuzz run: seed ${p.seed} (replay: ${replayCommand(p)})\n`);
+    return await runPlan(plan, { logLevel, events, onStart });
   } finally {
     bar.done();
   }

@@ -68,6 +68,8 @@ export interface RunOptions {
   /** pino level for the run's logs (stderr). */
   logLevel?: string | undefined;
   events: RunEventSink;
+  /** Called once the settings all passed their checks, before anything starts: what must survive a crash (the seed). */
+  onStart?: (plan: RunPlan) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export async function runPlan(plan: RunPlan, opts: RunOptions): Promise<Report> 
 
 async function runOne(plan: RunPlan, opts: RunOptions): Promise<Report> {
   checkWritableDir(plan.outDir);
+  opts.onStart?.(plan);
   if (plan.link === 'sim' || insideLab()) return executeRun(plan, { log: createLogger(opts.logLevel), events: opts.events });
   await inLabChild({ kind: 'run', plan, logLevel: opts.logLevel }, join(plan.outDir, 'lab-request.json'), { netns: plan.netns ?? undefined, events: opts.events });
   return JSON.parse(readFileSync(reportFilePaths(plan.outDir).json, 'utf8')) as Report;
