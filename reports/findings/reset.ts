@@ -15,6 +15,11 @@ export const reset = defineRule({
     // The first side to send RST.
     const k = cs.firstRstNs >= 0 && (ss.firstRstNs < 0 || cs.firstRstNs <= ss.firstRstNs) ? c : s;
     const d = conn.stats[k];
+    // Both sides had closed (sent FIN) before it: nothing open was aborted. A socket closed with
+    // input it never read answers with RST (RFC 2525 §2.17, RFC 9293 §3.6), after its own FIN
+    // when the application shut down its side first — the connection is over either way.
+    const closedBefore = (x: typeof d): boolean => x.firstFinNs >= 0 && x.firstFinNs <= d.firstRstNs;
+    if (closedBefore(cs) && closedBefore(ss)) return;
     const afterFin = record.close.rst_after_fin ? ' after a FIN (abortive close)' : '';
     add({
       culprit: roleName(k, c),
