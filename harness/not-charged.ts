@@ -3,6 +3,8 @@ import type { RunPlan } from './plan.js';
 import { HARNESS_OVERLOADED, harnessFellBehind, OVERLOAD_BOUND_MS } from './harness-load.js';
 import type { AnalyzeOptions } from '../reports/analyzer.js';
 import type { ConnectionRecord } from '../reports/report.js';
+import type { JobResult } from '../fuzzers/netcat/job.js';
+import { expectsOf } from './run-findings/rule.js';
 
 /**
  * Which findings a run does not charge to its target, decided per connection before the capture's
@@ -11,6 +13,7 @@ import type { ConnectionRecord } from '../reports/report.js';
  */
 export const LISTEN_QUEUE_OVERFLOW = 'listen-queue-overflow';
 export const ABANDONED_BY_HARNESS = 'abandoned-by-harness';
+export const EXPECTED_BY_MUTATION = 'expected-by-mutation';
 
 /** The kernel's counters of a full listen queue (per namespace; ListenDrops also counts the overflows). */
 export const OVERFLOW_COUNTERS = ['TcpExt.ListenOverflows', 'TcpExt.ListenDrops', 'TcpExt.SyncookiesFailed', 'TcpExt.TCPReqQFullDrop'] as const;
@@ -45,6 +48,9 @@ const EXPLANATIONS: Record<string, string> = {
   [LISTEN_QUEUE_OVERFLOW]:
     `The server's listen queue overflowed (the kernel's counters in the listen-queue-overflow finding): resent SYNs, resent SYN/ACKs, ` +
     `slow handshakes and resets on these connections are what a full queue does, reported once as that finding.`,
+  [EXPECTED_BY_MUTATION]:
+    `The job's mutated request asked for it: a server that rejects a broken request and closes while we keep sending ` +
+    `resets the connection (RFC 9112 §9.6), which is the behaviour the mutation tests, not a fault.`,
   [ABANDONED_BY_HARNESS]:
     `The job timed out and the harness gave up on the connection (aborted it, or kept it open to read the peer's socket state): ` +
     `what its client side did from then on is the harness's doing.`,
@@ -53,10 +59,13 @@ const EXPLANATIONS: Record<string, string> = {
 /** The analysis option that sets those connections' findings apart. */
 export function notCharged(plan: RunPlan, raw: RawRun): NonNullable<AnalyzeOptions['setApart']> {
   const overflowed = listenOverflows(plan, raw) > 0;
-  const abandoned = new Set(raw.jobs.filter((j) => j.abandoned && j.localPort !== undefined).map((j) => `${(j.localAddress ?? '').replace(/^::ffff:/, '')}:${j.localPort}`));
+  const clientOf = (j: JobResult): string => `${(j.localAddress ?? '').replace(/^::ffff:/, '')}:${j.localPort}`;
+  const abandoned = new Set(raw.jobs.filter((j) => j.abandoned && j.localPort !== undefined).map(clientOf));
+  const resetExpected = new Set(raw.jobs.filter((j) => j.localPort !== undefined && expectsOf(plan, j.id).includes('reset')).map(clientOf));
   return {
-    reasonOf(r, culprit) {
+    reasonOf(r, culprit, kind) {
       const client = `${r.client.ip}:${r.client.port}`;
+      if (kind === 'reset' && culprit === 'server' && resetExpected.has(client)) return EXPECTED_BY_MUTATION;
       if (raw.harness && harnessFellBehind(raw.harness, client, `${r.server.ip}:${r.server.port}`)) return HARNESS_OVERLOADED;
       if (overflowed && showsListenOverflow(r)) return LISTEN_QUEUE_OVERFLOW;
       if (culprit === 'client' && abandoned.has(client)) return ABANDONED_BY_HARNESS;

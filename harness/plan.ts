@@ -7,7 +7,7 @@ import { validateBugs } from '../stack/tcp/bugs.js';
 import { parseFaultSpec, type FaultSpec } from '../stack/link/faults.js';
 import { inContext, UsageError } from '../stack/user-error.js';
 import { parsePayload, type PayloadSource } from '../fuzzers/payload.js';
-import { mutateSpecs } from '../fuzzers/http/mutate.js';
+import { mutateVariants, type Expectation } from '../fuzzers/http/mutate.js';
 import { parseRequests, type RequestSpec } from '../fuzzers/http/spec/index.js';
 import { parseForeignTarget, type ForeignTarget } from '../targets/foreign.js';
 import { parseKernelTarget, type KernelTarget } from '../targets/kernel.js';
@@ -83,6 +83,8 @@ export type WorkloadPlan =
       readonly playlists: RequestSpec[][];
       /** The spec strings each playlist came from (the mutated variants with --mutate). */
       readonly playlistSpecs: string[][];
+      /** Per playlist, what its mutations allow the server to do without a finding (empty without --mutate). */
+      readonly playlistExpects: Expectation[][];
     };
 
 /** Seeds of the run's random streams, each derived from the run's seed by name (deriveSeed). */
@@ -219,10 +221,18 @@ function planHttp(s: RunSettings, seeds: RunSeeds): WorkloadPlan {
   const parse = (spec: string): RequestSpec[] => inContext('--spec: ', () => parseRequests(spec));
   const mutate = intFlag('mutate', str(s.mutate), 0, 0, 1_000_000);
   const readTimeoutMs = durationFlag('read-timeout', str(s.readTimeout), 5_000, 10);
-  if (mutate === 0) return { fuzzer: 'http', specs, mutate, readTimeoutMs, playlists: [specs.flatMap(parse)], playlistSpecs: [specs] };
+  if (mutate === 0) return { fuzzer: 'http', specs, mutate, readTimeoutMs, playlists: [specs.flatMap(parse)], playlistSpecs: [specs], playlistExpects: [[]] };
   // Each variant is a spec string derived from the seed, so every job shows (and replays) what it sent.
-  const variants = mutateSpecs(specs, new Rng(seeds.mutate), mutate);
-  return { fuzzer: 'http', specs, mutate, readTimeoutMs, playlists: variants.map(parse), playlistSpecs: variants.map((v) => [v]) };
+  const variants = mutateVariants(specs, new Rng(seeds.mutate), mutate);
+  return {
+    fuzzer: 'http',
+    specs,
+    mutate,
+    readTimeoutMs,
+    playlists: variants.map((v) => parse(v.spec)),
+    playlistSpecs: variants.map((v) => [v.spec]),
+    playlistExpects: variants.map((v) => v.expects),
+  };
 }
 
 /** One run's plan, without its --versus. */

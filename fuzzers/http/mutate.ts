@@ -92,6 +92,35 @@ const MUTATIONS: Readonly<Record<string, Mutation>> = {
 
 const NAMES = Object.keys(MUTATIONS);
 
+/**
+ * What a server may rightly do with a request a mutation broke, so that doing it is no finding:
+ * - `bare-reply`: a request line that lost its version is HTTP/0.9 (RFC 9112 Appendix C.1), and a
+ *   bare body without status line or headers is the valid answer to it;
+ * - `no-reply`: a request left incomplete (cut, paused, or framed for more bytes than sent)
+ *   makes a server wait for the rest, or close without answering;
+ * - `reset`: a server that rejects the request (4xx) and closes while we are still sending
+ *   resets the connection (RFC 9112 §9.6: closing with unread input).
+ */
+export type Expectation = 'bare-reply' | 'no-reply' | 'reset';
+
+const EXPECTS: Readonly<Record<string, readonly Expectation[]>> = {
+  disconnect: ['no-reply', 'reset'],
+  inject: ['bare-reply', 'no-reply', 'reset'],
+  pause: ['no-reply', 'reset'],
+  oversizedHeader: ['no-reply', 'reset'],
+  garbledHeader: ['no-reply', 'reset'],
+  manyHeaders: ['no-reply', 'reset'],
+  oddMethod: ['bare-reply', 'no-reply', 'reset'],
+  hugeBody: ['no-reply', 'reset'],
+  badFraming: ['no-reply', 'reset'],
+};
+
+/** A mutated variant: its spec string, and what its mutations allow the server to do. */
+export interface Variant {
+  spec: string;
+  expects: Expectation[];
+}
+
 /** Messages with their repeat count: `xN` copies share one object (see parseRequests). */
 function groups(requests: RequestSpec[]): Array<{ msg: RequestSpec; times: number }> {
   const out: Array<{ msg: RequestSpec; times: number }> = [];
@@ -103,11 +132,17 @@ function groups(requests: RequestSpec[]): Array<{ msg: RequestSpec; times: numbe
   return out;
 }
 
-/** One message mutated: one to three mutations, in order (a mutation that does not apply is skipped). */
-function mutateMessage(msg: RequestSpec, rng: Rng): RequestSpec {
+/** One message mutated: one to three mutations, in order (a mutation that does not apply is skipped), and what they allow. */
+function mutateMessage(msg: RequestSpec, rng: Rng, expects: Set<Expectation>): RequestSpec {
   let tokens = [...msg.tokens];
   const n = 1 + rng.int(3);
-  for (let i = 0; i < n; i++) tokens = MUTATIONS[pick(rng, NAMES)]!(tokens, rng) ?? tokens;
+  for (let i = 0; i < n; i++) {
+    const name = pick(rng, NAMES);
+    const next = MUTATIONS[name]!(tokens, rng);
+    if (!next) continue;
+    tokens = next;
+    for (const e of EXPECTS[name]!) expects.add(e);
+  }
   return { kind: 'request', tokens };
 }
 
@@ -116,18 +151,24 @@ function mutateMessage(msg: RequestSpec, rng: Rng): RequestSpec {
  * the same for the same `rng` state.
  */
 export function mutateSpecs(specs: readonly string[], rng: Rng, count: number): string[] {
+  return mutateVariants(specs, rng, count).map((v) => v.spec);
+}
+
+/** The variants of mutateSpecs with what each one's mutations allow the server to do. */
+export function mutateVariants(specs: readonly string[], rng: Rng, count: number): Variant[] {
   if (specs.length === 0) return [];
   const parsed = specs.map((s) => groups(parseRequests(s)));
-  const out: string[] = [];
+  const out: Variant[] = [];
   for (let v = 0; v < count; v++) {
     const seed = pick(rng, parsed);
     const target = rng.int(seed.length);
+    const expects = new Set<Expectation>();
     const parts = seed.map(({ msg, times }, i) => {
-      const m = i === target ? mutateMessage(msg, rng) : msg;
+      const m = i === target ? mutateMessage(msg, rng, expects) : msg;
       const tokens: Token[] = times > 1 ? [...m.tokens, { type: 'times', count: times }] : [...m.tokens];
       return specString({ kind: 'request', tokens });
     });
-    out.push(parts.join(' '));
+    out.push({ spec: parts.join(' '), expects: [...expects].sort() });
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import type { RunRule } from './rule.js';
+import { expectsOf, type RunRule } from './rule.js';
 import { HARNESS_OVERLOADED } from '../harness-load.js';
 import { notCharged } from '../not-charged.js';
 
@@ -10,11 +10,12 @@ export const jobStuck: RunRule = {
   detect(ctx) {
     // A job the harness itself fell behind on timed out because of the harness (run.harness).
     const apart = notCharged(ctx.plan, ctx.raw);
-    const ours = (conn: NonNullable<(typeof ctx.jobs)[number]['conn']>): boolean => apart.reasonOf(conn, 'server') === HARNESS_OVERLOADED;
+    const ours = (conn: NonNullable<(typeof ctx.jobs)[number]['conn']>): boolean => apart.reasonOf(conn, 'server', 'hang') === HARNESS_OVERLOADED;
     // The reset a timed-out job sent when it gave up is its own (not-charged.ts), not a finding that explains it.
     const standing = (j: (typeof ctx.jobs)[number]): number => (j.conn?.findings ?? []).filter((k) => !(j.job.abandoned && k === 'reset')).length;
     const stuck = ctx.jobs.filter(
-      (j) => standing(j) === 0 && !(j.conn && ours(j.conn)) && (j.job.outcome === 'timeout' || j.job.outcome === 'connect-timeout' || j.job.outcome === 'error'),
+      // A variant left incomplete on purpose may rightly leave the server waiting for the rest.
+      (j) => standing(j) === 0 && !(j.conn && ours(j.conn)) && !expectsOf(ctx.plan, j.job.id).includes('no-reply') && (j.job.outcome === 'timeout' || j.job.outcome === 'connect-timeout' || j.job.outcome === 'error'),
     );
     if (stuck.length === 0) return undefined;
     return {

@@ -5,6 +5,7 @@ import type { AnalysisReport, ConnectionRecord, Finding, FindingInstance } from 
 import type { FindingRuleInfo } from '../../reports/findings/rule.js';
 import type { JobResult } from '../../fuzzers/netcat/job.js';
 import type { HttpJobResult } from '../../fuzzers/http/job.js';
+import type { Expectation } from '../../fuzzers/http/mutate.js';
 
 /**
  * A run-level finding rule: a problem only the run can see, not the capture alone (the service
@@ -37,6 +38,12 @@ export interface RunRuleContext {
   plan: RunPlan;
   raw: RawRun;
   jobs: JudgedJob[];
+}
+
+/** What job `id`'s mutated variant allows the server to do without a finding (it plays playlist id mod n). */
+export function expectsOf(plan: RunPlan, id: number): readonly Expectation[] {
+  const w = plan.workload;
+  return w.fuzzer === 'http' ? (w.playlistExpects[id % w.playlistExpects.length] ?? []) : [];
 }
 
 /** The HTTP side of a job's result, when it was an HTTP job. */
