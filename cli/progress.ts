@@ -42,7 +42,7 @@ export class ProgressBar {
  * Runs a plan with the CLI's view of it: a progress bar for the jobs, notices as log lines, and
  * a note when the link was chosen for the user.
  */
-export async function runWithProgress(plan: RunPlan, logLevel: string | undefined): Promise<Report> {
+export async function runWithProgress(plan: RunPlan, logLevel: string | undefined, opts: { json?: boolean } = {}): Promise<Report> {
   const log = createLogger(logLevel);
   if (plan.link === 'sim' && plan.linkDefaulted) log.info('not privileged for the TAP lab; using --link sim (our own client stack on a virtual-clock wire)');
   const bar = new ProgressBar(`${plan.targetText} jobs`, plan.jobs.count);
@@ -54,8 +54,9 @@ export async function runWithProgress(plan: RunPlan, logLevel: string | undefine
     }
   };
   try {
-    // Before the lab, the target or a job can fail (a user's mistake is still one line): a run that crashes leaves its seed.
-    const onStart = (p: RunPlan): void => void process.stderr.write(`fuzz run: seed ${p.seed} (replay: ${replayCommand(p)})\n`);
+    // Before the lab, the target or a job can fail, a run that crashes has left its seed on stdout
+    // (stderr stays the one line of an error; with --json, report.json holds the seed).
+    const onStart = (p: RunPlan): void => void (opts.json ? undefined : process.stdout.write(`seed ${p.seed}; replay: ${replayCommand(p)}\n`));
     return await runPlan(plan, { logLevel, events, onStart });
   } finally {
     bar.done();

@@ -9,7 +9,7 @@ import { parseIpv4 } from '../stack/addr.js';
 import { VirtualClock } from '../stack/clock.js';
 import type { FrameReceiver, Link } from '../stack/link/link.js';
 import { flowKey, LagMeterLink } from '../stack/link/lag-meter.js';
-import { ACK, PSH } from '../stack/wire/tcp.js';
+import { ACK, PSH, SYN } from '../stack/wire/tcp.js';
 import { harnessFellBehind, harnessLoad, OVERLOAD_BOUND_MS, type HarnessSample } from '../harness/harness-load.js';
 import { tcpFrame } from './analyze-support.js';
 
@@ -46,6 +46,17 @@ test('a connection read 226 ms late against 86 ms of its sender clock shows 140 
   const lags = meter.lags();
   assert.equal(lags.get(flowKey('10.77.0.1:40000', '10.77.0.2:80'))!.maxLagMs, 140);
   assert.ok(lags.get(flowKey('10.77.0.2:81', '10.77.0.1:40000'))!.maxLagMs < 1);
+});
+
+test('a SYN held in its sender\'s neighbour queue (ARP) is not our lag', () => {
+  const hand = new HandLink();
+  const meter = new LagMeterLink(hand);
+  const syn = tcpFrame(KERNEL, STACK, { srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: SYN, window: 65535, urgent: 0, options: [{ kind: 'timestamps', tsval: 5000, tsecr: 0 }], payload: new Uint8Array(0) });
+  // Built at TSval 5000, it left after the ARP retry a second later; the ACK left at once.
+  hand.receiver!(syn, 2000);
+  hand.receiver!(segment(80, 6025), 2025);
+  hand.receiver!(segment(80, 6030), 2030);
+  assert.equal(meter.lags().get(flowKey('10.77.0.1:40000', '10.77.0.2:80'))!.maxLagMs, 0);
 });
 
 test('past the bound the run says the harness was overloaded, and that connection is its own doing', () => {

@@ -129,7 +129,7 @@ export const runCommand: Command = {
   async run(argv) {
     const { values } = parseFlags(argv, RUN_FLAGS, false);
     const plan = planRunHere(settingsFromFlags(values));
-    const report = await runWithProgress(plan, values['log-level']);
+    const report = await runWithProgress(plan, values['log-level'], { json: values.json });
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(formatRunSummary(report, { color: Boolean(process.stdout.isTTY) }) + '\n');
     return report.verdict.exit_code;

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { readU32 } from '../wire/bytes.js';
 import { LINKTYPE_ETHERNET, locateIpv4 } from '../wire/frame.js';
 import { ipv4Dst, ipv4FragmentOffset, ipv4HeaderLength, ipv4MoreFragments, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_TCP } from '../wire/ipv4.js';
-import { tcpDstPort, tcpHeaderLength, tcpOptionSpan, tcpSrcPort, TCP_MIN_HEADER_LEN, TCPOPT_EOL, TCPOPT_TIMESTAMPS } from '../wire/tcp.js';
+import { ACK, SYN, tcpDstPort, tcpFlags, tcpHeaderLength, tcpOptionSpan, tcpSrcPort, TCP_MIN_HEADER_LEN, TCPOPT_EOL, TCPOPT_TIMESTAMPS } from '../wire/tcp.js';
 import type { FrameReceiver, Link } from './link.js';
 
 /**
@@ -84,6 +84,9 @@ export class LagMeterLink implements Link {
     const t = ip + ipv4HeaderLength(frame, ip);
     const end = Math.min(frame.length, ip + ipv4TotalLength(frame, ip));
     if (end < t + TCP_MIN_HEADER_LEN) return;
+    // A SYN can wait in its sender's own neighbour queue while ARP resolves (RFC 1122 §2.3.2.2):
+    // a delay before it left, not ours. Every later segment of the connection shows our lag.
+    if ((tcpFlags(frame, t) & (SYN | ACK)) === SYN) return;
     const tsval = timestampValue(frame, t + TCP_MIN_HEADER_LEN, Math.min(end, t + tcpHeaderLength(frame, t)));
     if (tsval === undefined) return;
     const key = flowKey(`${ipv4ToString(ipv4Src(frame, ip))}:${tcpSrcPort(frame, t)}`, `${ipv4ToString(ipv4Dst(frame, ip))}:${tcpDstPort(frame, t)}`);
