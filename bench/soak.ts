@@ -107,7 +107,9 @@ function main(): number {
       }
     }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    // A run with a false finding keeps its folder (pcap, report.json) for a look frame by frame.
+    if (falseTotal === 0) rmSync(work, { recursive: true, force: true });
+    else process.stdout.write(`runs kept in ${work}\n`);
   }
   process.stdout.write(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   return falseTotal > 0 ? 1 : 0;

@@ -49,7 +49,7 @@ export const tapEngine: Engine = {
       const served = await TAP_TARGETS[plan.target.kind](plan, ctx, lab, capture, clock);
       try {
         const loop: EngineLoop = { clock, drive: (p) => p, wait: sleep };
-        const probe = new LoadProbe(capture.meter!, lab.link);
+        const probe = new LoadProbe(capture.meter!, lab.link, clock);
         const before = readTcpCounters();
         const raw = await driveJobs(plan, ctx, 'tap', loop, capture, served, probe);
         return { ...raw, kernelTcp: counterDelta(before, readTcpCounters()) };

@@ -17,23 +17,45 @@ export const HARNESS_OVERLOADED = 'harness-overloaded';
 /** What a TAP run measured of the harness itself. */
 export interface HarnessSample {
   lags: ReadonlyMap<string, FlowLag>;
+  /** When the frame thread's event loop stood still longer than the bound: [from, to] in clock ms. */
+  stalls: ReadonlyArray<readonly [number, number]>;
   eventLoop: { maxMs: number; p99Ms: number; meanMs: number };
   device: TapStats;
   kernelLink: { tx_dropped: number; rx_dropped: number } | null;
 }
 
-/** Watches the frame thread's event loop while the jobs run; reads the counters at the end. */
+/** How often the probe looks at the clock to find the event loop's stalls, and how many it keeps. */
+const TICK_MS = 10;
+const MAX_STALLS = 10_000;
+
+/**
+ * Watches the frame thread's event loop while the jobs run (a histogram of its delay, and when it
+ * stalled: while it stands still our timers fire late — a delayed ACK past the peer's RTO — even
+ * though every frame is read on time); reads the counters at the end.
+ */
 export class LoadProbe {
   private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly stalls: Array<[number, number]> = [];
+  private readonly ticker: NodeJS.Timeout;
+  private last: number;
 
   constructor(
     private readonly meter: LagMeterLink,
     private readonly device: { readonly ifname: string; readonly stats: TapStats },
+    private readonly clock: { now(): number },
   ) {
     this.delay.enable();
+    this.last = clock.now();
+    this.ticker = setInterval(() => {
+      const now = this.clock.now();
+      if (now - this.last - TICK_MS > OVERLOAD_BOUND_MS && this.stalls.length < MAX_STALLS) this.stalls.push([this.last, now]);
+      this.last = now;
+    }, TICK_MS);
+    this.ticker.unref();
   }
 
   finish(): HarnessSample {
+    clearInterval(this.ticker);
     this.delay.disable();
     const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0);
     let kernelLink: HarnessSample['kernelLink'] = null;
@@ -45,6 +67,7 @@ export class LoadProbe {
     }
     return {
       lags: this.meter.lags(),
+      stalls: this.stalls,
       eventLoop: { maxMs: ms(this.delay.max), p99Ms: ms(this.delay.percentile(99)), meanMs: ms(this.delay.mean) },
       device: this.device.stats,
       kernelLink,
@@ -52,9 +75,14 @@ export class LoadProbe {
   }
 }
 
-/** Whether the harness read the connection between `client` and `server` (`ip:port`) too late. */
-export function harnessFellBehind(sample: HarnessSample, client: string, server: string): boolean {
-  return (sample.lags.get(flowKey(client, server))?.maxLagMs ?? 0) > OVERLOAD_BOUND_MS;
+/**
+ * Whether the harness fell behind on the connection between `client` and `server` (`ip:port`)
+ * that lived from `fromMs` to `toMs`: it read its frames too late, or its event loop stalled
+ * past the bound while the connection was open.
+ */
+export function harnessFellBehind(sample: HarnessSample, client: string, server: string, fromMs: number, toMs: number): boolean {
+  if ((sample.lags.get(flowKey(client, server))?.maxLagMs ?? 0) > OVERLOAD_BOUND_MS) return true;
+  return sample.stalls.some(([a, b]) => a <= toMs && b >= fromMs);
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;

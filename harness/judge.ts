@@ -31,7 +31,7 @@ export function judge(plan: RunPlan, raw: RawRun, analysis: AnalysisReport): Run
     // Only a finished exchange can be judged by its bytes; a timeout is judged on the wire.
     return { job, client, conn: client ? byClient.get(client) : undefined, dataProblem: job.outcome === 'eof' ? checkBytes(plan, job) : undefined };
   });
-  const ctx: RunRuleContext = { plan, raw, jobs };
+  const ctx: RunRuleContext = { plan, raw, jobs, captureStartUnixS: analysis.capture.start_unix_s ?? 0 };
   const runFindings = RUN_RULES.flatMap((rule) => {
     const hit = rule.detect(ctx);
     return hit ? [runFinding(rule, hit, ctx, analysis)] : [];

@@ -63,10 +63,11 @@ export function notCharged(plan: RunPlan, raw: RawRun): NonNullable<AnalyzeOptio
   const abandoned = new Set(raw.jobs.filter((j) => j.abandoned && j.localPort !== undefined).map(clientOf));
   const resetExpected = new Set(raw.jobs.filter((j) => j.localPort !== undefined && expectsOf(plan, j.id).includes('reset')).map(clientOf));
   return {
-    reasonOf(r, culprit, kind) {
+    reasonOf(r, culprit, kind, startUnixS) {
       const client = `${r.client.ip}:${r.client.port}`;
+      const span = [(startUnixS + r.t_first) * 1000, (startUnixS + r.t_last) * 1000] as const;
       if (kind === 'reset' && culprit === 'server' && resetExpected.has(client)) return EXPECTED_BY_MUTATION;
-      if (raw.harness && harnessFellBehind(raw.harness, client, `${r.server.ip}:${r.server.port}`)) return HARNESS_OVERLOADED;
+      if (raw.harness && harnessFellBehind(raw.harness, client, `${r.server.ip}:${r.server.port}`, span[0], span[1])) return HARNESS_OVERLOADED;
       if (overflowed && showsListenOverflow(r)) return LISTEN_QUEUE_OVERFLOW;
       if (culprit === 'client' && abandoned.has(client)) return ABANDONED_BY_HARNESS;
       return undefined;

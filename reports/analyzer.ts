@@ -64,7 +64,11 @@ export interface AnalyzeOptions {
    * doing (undefined: it stands). Its findings are grouped per reason in `set_apart`, with the
    * explanation `explain` gives.
    */
-  setApart?: { reasonOf(record: ConnectionRecord, culprit: Culprit, kind: FindingKind): string | undefined; explain(reason: string): string };
+  setApart?: {
+    /** `startUnixS`: the capture's first record, which the record's t_first/t_last count from. */
+    reasonOf(record: ConnectionRecord, culprit: Culprit, kind: FindingKind, startUnixS: number): string | undefined;
+    explain(reason: string): string;
+  };
   /** Receives every connection record as it is finalised (streaming consumers). */
   onConnection?: (record: ConnectionRecord) => void;
   /**
@@ -318,7 +322,7 @@ export class Analyzer {
     const standing: ConnectionFinding[] = [];
     const apart = new Map<string, ConnectionFinding[]>();
     for (const f of built.findings) {
-      const reason = this.setApart?.reasonOf(r, f.culprit, f.rule.kind);
+      const reason = this.setApart?.reasonOf(r, f.culprit, f.rule.kind, this.startUnix ?? 0);
       if (reason === undefined) standing.push(f);
       else apart.set(reason, [...(apart.get(reason) ?? []), f]);
     }

@@ -67,12 +67,15 @@ test('past the bound the run says the harness was overloaded, and that connectio
   hand.receiver!(segment(81, 5000), 1000);
   const sample: HarnessSample = {
     lags: meter.lags(),
+    stalls: [[5000, 5300]],
     eventLoop: { maxMs: 12, p99Ms: 10, meanMs: 10 },
     device: { rxFrames: 3, rxBytes: 0, rxBatches: 3, rxErrors: 0, txFrames: 0, txBytes: 0, txDeferred: 0, txDeferredMaxMs: 0, txQueued: 0, txQueueDrops: 0, txErrors: 0, lastError: undefined, rxUnclaimed: 0, txAfterClose: 0 },
     kernelLink: { tx_dropped: 0, rx_dropped: 0 },
   };
-  assert.equal(harnessFellBehind(sample, '10.77.0.1:40000', '10.77.0.2:80'), true);
-  assert.equal(harnessFellBehind(sample, '10.77.0.1:40000', '10.77.0.2:81'), false);
+  assert.equal(harnessFellBehind(sample, '10.77.0.1:40000', '10.77.0.2:80', 1000, 1300), true);
+  assert.equal(harnessFellBehind(sample, '10.77.0.1:40000', '10.77.0.2:81', 1000, 1300), false);
+  // Read on time, but open while the event loop stood still for 300 ms: our timers fired late.
+  assert.equal(harnessFellBehind(sample, '10.77.0.1:40000', '10.77.0.2:81', 4900, 5100), true);
   const load = harnessLoad(sample);
   assert.equal(load.overloaded, true);
   assert.equal(load.lag_ms.connections_over_bound, 1);

@@ -10,7 +10,7 @@ export const jobStuck: RunRule = {
   detect(ctx) {
     // A job the harness itself fell behind on timed out because of the harness (run.harness).
     const apart = notCharged(ctx.plan, ctx.raw);
-    const ours = (conn: NonNullable<(typeof ctx.jobs)[number]['conn']>): boolean => apart.reasonOf(conn, 'server', 'hang') === HARNESS_OVERLOADED;
+    const ours = (conn: NonNullable<(typeof ctx.jobs)[number]['conn']>): boolean => apart.reasonOf(conn, 'server', 'hang', ctx.captureStartUnixS) === HARNESS_OVERLOADED;
     // The reset a timed-out job sent when it gave up is its own (not-charged.ts), not a finding that explains it.
     const standing = (j: (typeof ctx.jobs)[number]): number => (j.conn?.findings ?? []).filter((k) => !(j.job.abandoned && k === 'reset')).length;
     const stuck = ctx.jobs.filter(

@@ -38,6 +38,8 @@ export interface RunRuleContext {
   plan: RunPlan;
   raw: RawRun;
   jobs: JudgedJob[];
+  /** The capture's first record (Unix s): the connection records' times count from it. */
+  captureStartUnixS: number;
 }
 
 /** What job `id`'s mutated variant allows the server to do without a finding (it plays playlist id mod n). */
