@@ -50,7 +50,8 @@ const EXPLANATIONS: Record<string, string> = {
     `slow handshakes and resets on these connections are what a full queue does, reported once as that finding.`,
   [EXPECTED_BY_MUTATION]:
     `The job's mutated request asked for it: a server that rejects a broken request and closes while we keep sending ` +
-    `resets the connection (RFC 9112 §9.6), which is the behaviour the mutation tests, not a fault.`,
+    `resets the connection (RFC 9112 §9.6), and a request that pauses, or that the server stopped reading, leaves our ` +
+    `client's data standing still: the behaviour the mutation tests, not a fault.`,
   [ABANDONED_BY_HARNESS]:
     `The job timed out and the harness gave up on the connection (aborted it, or kept it open to read the peer's socket state): ` +
     `what its client side did from then on is the harness's doing.`,
@@ -61,12 +62,16 @@ export function notCharged(plan: RunPlan, raw: RawRun): NonNullable<AnalyzeOptio
   const overflowed = listenOverflows(plan, raw) > 0;
   const clientOf = (j: JobResult): string => `${(j.localAddress ?? '').replace(/^::ffff:/, '')}:${j.localPort}`;
   const abandoned = new Set(raw.jobs.filter((j) => j.abandoned && j.localPort !== undefined).map(clientOf));
-  const resetExpected = new Set(raw.jobs.filter((j) => j.localPort !== undefined && expectsOf(plan, j.id).includes('reset')).map(clientOf));
+  const expecting = (e: 'reset' | 'no-reply'): Set<string> => new Set(raw.jobs.filter((j) => j.localPort !== undefined && expectsOf(plan, j.id).includes(e)).map(clientOf));
+  const resetExpected = expecting('reset');
+  const waitExpected = expecting('no-reply');
   return {
     reasonOf(r, culprit, kind, startUnixS) {
       const client = `${r.client.ip}:${r.client.port}`;
       const span = [(startUnixS + r.t_first) * 1000, (startUnixS + r.t_last) * 1000] as const;
       if (kind === 'reset' && culprit === 'server' && resetExpected.has(client)) return EXPECTED_BY_MUTATION;
+      // Our own data standing still while the request pauses, or while a server that rejected it stops reading.
+      if (kind === 'stall' && culprit === 'client' && waitExpected.has(client)) return EXPECTED_BY_MUTATION;
       if (raw.harness && harnessFellBehind(raw.harness, client, `${r.server.ip}:${r.server.port}`, span[0], span[1])) return HARNESS_OVERLOADED;
       if (overflowed && showsListenOverflow(r)) return LISTEN_QUEUE_OVERFLOW;
       if (culprit === 'client' && abandoned.has(client)) return ABANDONED_BY_HARNESS;
